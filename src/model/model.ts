@@ -1,0 +1,127 @@
+/**
+ * The model facade: a config, its parameters and the network of the chosen
+ * paradigm, with the tasks that differ only in the sampler they pass in.
+ * Host images are NHWC Float32Array in [0, 1]; the network works in [−1, 1].
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+import { ArgminSampler, FixedSampler, RandomSampler } from '../sampling/basic.js';
+import type { RandomSource, Sampler } from '../sampling/sampler.js';
+import { type ModelConfig, levelKs } from './config.js';
+import { resizeBilinear } from './layers.js';
+import type { DdnNetwork } from './network.js';
+import { ParamStore } from './params.js';
+import { PyramidNetwork } from './pyramid.js';
+import { RecurrenceNetwork } from './recurrence.js';
+
+/** Images on the host with the latent that made each. */
+export interface GeneratedBatch {
+  /** [n, S, S, c] in [0, 1]. */
+  images: Float32Array;
+  /** One latent per image, each [L'] where L' is the number of levels run. */
+  latents: Int32Array[];
+}
+
+export class DdnModel {
+  readonly params: ParamStore;
+  readonly network: DdnNetwork & { dispose(): void };
+
+  /** Builds a model with fresh weights; `seed` fixes them. */
+  constructor(
+    readonly config: ModelConfig,
+    seed = 0,
+  ) {
+    this.params = new ParamStore(seed);
+    this.network =
+      config.paradigm === 'single-shot'
+        ? new PyramidNetwork(this.params, config)
+        : new RecurrenceNetwork(this.params, config);
+  }
+
+  get levels(): number {
+    return this.network.levelCount;
+  }
+
+  /** K of every level, [L]. */
+  get ks(): number[] {
+    return levelKs(this.config);
+  }
+
+  /** Number of pixels of one image, S·S·c. */
+  get imageLength(): number {
+    return this.config.imageSize ** 2 * this.config.imageChannels;
+  }
+
+  /** Makes `n` new images, each level picking uniformly at random. */
+  sample(n: number, rng: RandomSource, batchSize = 64): GeneratedBatch {
+    return this.runBatched(n, batchSize, () => new RandomSampler(rng));
+  }
+
+  /**
+   * Finds for each image [n, S, S, c] in [0, 1] the latent whose output is
+   * closest, level by level, and returns that output.
+   */
+  reconstruct(images: Float32Array, batchSize = 64): GeneratedBatch {
+    const n = images.length / this.imageLength;
+    const S = this.config.imageSize;
+    const c = this.config.imageChannels;
+    return this.runBatched(n, batchSize, (start, count) => {
+      const slice = images.subarray(start * this.imageLength, (start + count) * this.imageLength);
+      const target = tf.tidy(() => tf.sub(tf.mul(tf.tensor4d(slice, [count, S, S, c]), 2), 1)) as tf.Tensor4D;
+      const sampler = new ArgminSampler(target);
+      return Object.assign(sampler, {
+        release: () => {
+          sampler.dispose();
+          target.dispose();
+        },
+      });
+    });
+  }
+
+  /** Turns latents back into images; with `maxLevels` only the first levels run. */
+  decode(latents: ArrayLike<number>[], maxLevels = this.levels, batchSize = 64): GeneratedBatch {
+    return this.runBatched(
+      latents.length,
+      batchSize,
+      (start, count) => new FixedSampler(Array.from(latents).slice(start, start + count)),
+      maxLevels,
+    );
+  }
+
+  /** Runs any sampler over `n` images in batches and collects host results. */
+  runBatched(
+    n: number,
+    batchSize: number,
+    makeSampler: (start: number, count: number) => Sampler & { release?: () => void },
+    maxLevels = this.levels,
+  ): GeneratedBatch {
+    const images = new Float32Array(n * this.imageLength);
+    const latents: Int32Array[] = [];
+    for (let start = 0; start < n; start += batchSize) {
+      const count = Math.min(batchSize, n - start);
+      const sampler = makeSampler(start, count);
+      try {
+        const out = tf.tidy(() => {
+          const result = this.network.forward(count, sampler, maxLevels);
+          // Shown at full size even when fewer levels ran.
+          const full = resizeBilinear(result.image, this.config.imageSize);
+          const pixels = tf.clipByValue(tf.div(tf.add(full, 1), 2), 0, 1); // [b, S, S, c]
+          return { pixels, selections: result.levels.map((l) => l.selection.indices) };
+        });
+        images.set(out.pixels.dataSync(), start * this.imageLength);
+        out.pixels.dispose();
+        for (let i = 0; i < count; i++) {
+          latents.push(Int32Array.from(out.selections, (indices) => indices[i]));
+        }
+      } finally {
+        sampler.release?.();
+      }
+    }
+    return { images, latents };
+  }
+
+  dispose(): void {
+    this.network.dispose();
+    this.params.dispose();
+  }
+}

@@ -1,0 +1,7 @@
+export { SplitPrune } from './splitPrune.js';
+export type {
+  SplitEvent,
+  SplitPruneOptions,
+  SplitPruneState,
+  SplitRule,
+} from './splitPrune.js';

@@ -1,0 +1,123 @@
+/**
+ * One optimizer step: forward with the argmin sampler (and chain dropout),
+ * the mean over levels of each level's squared error, gradients, an Adam
+ * update, then Split-and-Prune on the host counters.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+import '../backend/registerGradients.js';
+
+import type { DdnModel } from '../model/model.js';
+import { ArgminSampler } from '../sampling/basic.js';
+import type { RandomSource, Selection } from '../sampling/sampler.js';
+import { SplitPrune } from '../splitPrune/index.js';
+import type { Adam } from './adam.js';
+import { cloneNode } from './cloneNode.js';
+
+export interface StepResult {
+  /** Mean over levels of the squared error, the optimised loss. */
+  loss: number;
+  /** Squared error of every level, [L]. */
+  levelLosses: number[];
+  /** Split-and-Prune events of this step, one list entry per split. */
+  splits: { layer: number; split: number; prune: number }[];
+}
+
+/** One Split-and-Prune counter per layer of the model, or none when off. */
+export function makeSplitPrunes(model: DdnModel): SplitPrune[] {
+  const { splitPrune, splitPruneRunnerUp } = model.config;
+  if (splitPrune === 'off') return [];
+  return model.network.layers.map(
+    (layer) => new SplitPrune(layer.k, { rule: splitPrune, runnerUp: splitPruneRunnerUp }),
+  );
+}
+
+/**
+ * Trains on one batch `images` [b, S, S, c] in [−1, 1]. Chain dropout draws
+ * from `rng`. Throws when the loss is not finite, naming the level.
+ */
+export function trainStep(
+  model: DdnModel,
+  optimizer: Adam,
+  splitPrunes: SplitPrune[],
+  images: Float32Array,
+  rng: RandomSource,
+): StepResult {
+  const { imageSize: S, imageChannels: c, chainDropout } = model.config;
+  const batch = images.length / (S * S * c);
+  const target = tf.tensor4d(images, [batch, S, S, c]);
+  const sampler = new ArgminSampler(target, { chainDropout, rng });
+  const variables = model.params.list();
+  let selections: Selection[] = [];
+  let levelLossTensor: tf.Tensor1D | null = null;
+
+  try {
+    const { value, grads } = tf.variableGrads(() => {
+      const result = model.network.forward(batch, sampler);
+      selections = result.levels.map((level) => level.selection);
+      const losses = result.levels.map((level) =>
+        tf.mean(tf.squaredDifference(level.picked, sampler.targetAt(level.picked.shape[1]))),
+      );
+      levelLossTensor = tf.keep(tf.stack(losses) as tf.Tensor1D); // [L]
+      return tf.mean(levelLossTensor) as tf.Scalar;
+    }, variables);
+
+    const levelLosses = Array.from((levelLossTensor as unknown as tf.Tensor1D).dataSync());
+    const loss = value.dataSync()[0];
+    value.dispose();
+    const gradients = variables.map((v) => grads[v.name]);
+    try {
+      const bad = levelLosses.findIndex((l) => !Number.isFinite(l));
+      if (bad >= 0) {
+        throw new NonFiniteLossError(bad, levelLosses[bad]);
+      }
+      optimizer.apply(gradients);
+    } finally {
+      tf.dispose(gradients.filter((g) => g !== undefined));
+    }
+    const splits = applySplitPrune(model, optimizer, splitPrunes, selections);
+    return { loss, levelLosses, splits };
+  } finally {
+    tf.dispose(levelLossTensor ?? []);
+    sampler.dispose();
+    target.dispose();
+  }
+}
+
+/** Raised when a level's loss is NaN or infinite; the weights stay as they were. */
+export class NonFiniteLossError extends Error {
+  constructor(
+    readonly level: number,
+    readonly value: number,
+  ) {
+    super(`loss of level ${level} is ${value}`);
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+/**
+ * Records this step's winners per layer (pooling the levels that share a
+ * layer, skipping levels that chain dropout randomised) and applies at most
+ * one split per layer.
+ */
+function applySplitPrune(
+  model: DdnModel,
+  optimizer: Adam,
+  splitPrunes: SplitPrune[],
+  selections: Selection[],
+): StepResult['splits'] {
+  if (splitPrunes.length === 0) return [];
+  selections.forEach((selection, level) => {
+    if (selection.dropped) return;
+    const layer = model.network.layerOfLevel[level];
+    splitPrunes[layer].record(selection.indices, selection.runnerUps, selection.distances);
+  });
+  const events: StepResult['splits'] = [];
+  splitPrunes.forEach((counter, layer) => {
+    const event = counter.step();
+    if (event === null) return;
+    cloneNode(model.network.layers[layer].nodeVariables(), optimizer, event.split, event.prune);
+    events.push({ layer, ...event });
+  });
+  return events;
+}
