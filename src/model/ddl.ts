@@ -141,7 +141,7 @@ function pickedOutput(
   c: number,
 ): tf.Tensor4D {
   const [batch, height, width, channels] = features.shape;
-  const k = weights.shape[1];
+  const k = weights.shape[1] as number;
   const byNode = tf.reshape(tf.transpose(weights, [1, 0, 2]), [k, channels * c]); // [K, C·c]
   const perImage = tf.reshape(tf.matMul(oneHot, byNode), [batch, channels, c]); // [b, C, c]
   const flat = tf.reshape(features, [batch, height * width, channels]); // [b, h·w, C]

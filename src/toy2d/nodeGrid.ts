@@ -6,17 +6,17 @@
  * updates its bucket in O(1).
  *
  * Nodes outside [−1, 1]² are kept in the nearest edge cell. The search
- * stays exact because such a node is at least as far from any query as
- * the edge cell's ring bound says.
+ * stays exact, because such a node lies beyond its edge cell, so it is at
+ * least as far from any query as the ring bound of that cell.
  */
 export class NodeGrid {
   readonly xs: Float64Array;
   readonly ys: Float64Array;
   readonly cellsPerSide: number;
 
-  /** Result of the last `nearestTwo` call: closest node index. */
+  /** Closest node index found by the last search. */
   first = -1;
-  /** Result of the last `nearestTwo` call: second closest, or −1. */
+  /** Second closest node of the last `nearestTwo` call, or −1 when K = 1. */
   second = -1;
 
   private readonly cellSize: number;
@@ -125,8 +125,8 @@ export class NodeGrid {
         }
       }
 
-      // Distance from the query to the nearest unscanned cell; grid
-      // edges that the scanned square already reaches bound nothing.
+      // Distance from the query to the nearest unscanned cell. A side of
+      // the scanned square that reaches the grid edge has nothing beyond.
       let bound = Infinity;
       if (centreCol - ring > 0) {
         bound = Math.min(bound, x - (-1 + (centreCol - ring) * cellSize));

@@ -24,7 +24,7 @@ const VIRIDIS_STOPS: readonly (readonly [number, number, number])[] = [
 
 /** Writes the viridis RGB of `value` (clamped to [0, 1]) at `offset`. */
 export function viridis(value: number, out: Uint8Array, offset: number): void {
-  const clamped = value > 1 ? 1 : value > 0 ? value : 0;
+  const clamped = Math.min(1, Math.max(0, value));
   const position = clamped * (VIRIDIS_STOPS.length - 1);
   const lower = Math.min(Math.floor(position), VIRIDIS_STOPS.length - 2);
   const fraction = position - lower;

@@ -36,7 +36,7 @@ export interface Toy2dOptions {
   gif: boolean;
   /** Hand pruned counts to runner-up nodes. Default false. */
   runnerUp?: boolean;
-  /** SGD learning rate in (0, 0.5]. Default 0.2. */
+  /** SGD learning rate in (0, 0.5]. Default 0.05. */
   learningRate?: number;
   onProgress?: (iter: number, iters: number) => void;
 }

@@ -13,11 +13,17 @@ import { DensitySampler } from './sampler.js';
 export type SplitPruneMode = SplitRule | 'off';
 
 /**
- * Default SGD learning rate: the authors' toy value. The gradient of
- * ‖p − x‖² is 2·(p − x), so each win moves a node 2·lr = 40 % of the way
- * to its sample.
+ * Default SGD learning rate. The gradient of ‖p − x‖² is 2·(p − x), so
+ * each win moves a node 2·lr = 10 % of the way to its sample. The
+ * authors' toy uses 0.2. With tv Split-and-Prune at K = 10,000, 100,000
+ * iterations, batch 10 and seed 0, KL on blur-circles / rings / gaussian
+ * was 0.097 / 0.116 / 0.168 at lr 0.02, 0.101 / 0.128 / 0.172 at 0.05 and
+ * 0.136 / 0.184 / 0.209 at 0.2, against 0.243 / 0.267 / 0.325 for 10,000
+ * real samples. The default is 0.05, not 0.02, because small rates need
+ * long runs: after 10,000 iterations blur-circles reached KL 0.366 at 0.02
+ * and 0.192 at 0.05.
  */
-export const DEFAULT_LEARNING_RATE = 0.2;
+export const DEFAULT_LEARNING_RATE = 0.05;
 
 export interface TrainNodesOptions {
   /** Number of nodes, K. */

@@ -10,7 +10,7 @@ import type { Adam } from './adam.js';
 /** Copies slice `from` of axis 1 into slice `to` of `variable` [C, K, c]. */
 export function copyNodeSlice(variable: tf.Variable, from: number, to: number): void {
   tf.tidy(() => {
-    const k = variable.shape[1];
+    const k = variable.shape[1] as number;
     const source = tf.slice(variable, [0, from, 0], [-1, 1, -1]); // [C, 1, c]
     const mask = tf.reshape(tf.oneHot(tf.tensor1d([to], 'int32'), k), [1, k, 1]); // [1, K, 1]
     const keep = tf.sub(1, mask);

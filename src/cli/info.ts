@@ -1,0 +1,110 @@
+/** `ddn info`: what a model folder holds. */
+import type { BackendName } from '../backend/select.js';
+import { loadDataset } from '../data/load.js';
+import { Rng } from '../data/rng.js';
+import { loadModel } from '../io/modelDir.js';
+import { bitsPerImage, levelSizes } from '../model/config.js';
+import { startBackend } from './backend.js';
+import type { Output } from './output.js';
+
+export interface InfoCommandOptions {
+  model: string;
+  /** Images reconstructed to measure node usage; 0 skips it. */
+  usageImages: number;
+  data?: string;
+  backend?: BackendName;
+}
+
+/** Share of the most and least used node of each level, over reconstructions. */
+export interface NodeUsage {
+  level: number;
+  k: number;
+  min: number;
+  max: number;
+  /** Nodes never picked. */
+  unused: number;
+}
+
+export async function infoCommand(o: InfoCommandOptions, out: Output): Promise<void> {
+  const backend = await startBackend(o.backend, out);
+  const { model, file } = await loadModel(o.model);
+  const config = model.config;
+  const ks = model.ks;
+  const sizes = levelSizes(config);
+  const bits = bitsPerImage(config);
+  const params = model.params.count();
+
+  out.result(`model: ${o.model}`);
+  out.result(`paradigm: ${config.paradigm}, image ${config.imageSize}×${config.imageSize}×${config.imageChannels}`);
+  out.result(`levels L = ${model.levels}, K = ${[...new Set(ks)].join('/')}, ${bits.toFixed(1)} bits per image`);
+  out.result(`parameters: ${params.toLocaleString('en-US')}`);
+  out.result(
+    `options: learning residual ${config.learningResidual ? 'on' : 'off'}, leak choice ${config.leakChoice ? 'on' : 'off'}, ` +
+      `chain dropout ${config.chainDropout}, split-and-prune ${config.splitPrune}`,
+  );
+  if (file.training !== undefined) out.result(`training: ${JSON.stringify(file.training)}`);
+  out.result(`backend: ${backend.name}`);
+
+  // Node usage: which nodes reconstruction of real images (or, without
+  // data, random generation) actually visits.
+  let usage: NodeUsage[] = [];
+  if (o.usageImages > 0) {
+    const source = o.data ?? (file.training?.data as string | undefined);
+    let latents: Int32Array[];
+    let what: string;
+    if (source !== undefined && (source === 'mnist' || source === 'fashion-mnist' || !source.includes(' '))) {
+      try {
+        const data = await loadDataset(source, {
+          split: source === 'mnist' || source === 'fashion-mnist' ? 'test' : 'all',
+          imageSize: config.imageSize,
+          limit: o.usageImages,
+        });
+        latents = model.reconstruct(data.images).latents;
+        what = `reconstructions of ${data.count} ${data.name} images`;
+      } catch {
+        latents = model.sample(o.usageImages, new Rng(0)).latents;
+        what = `${o.usageImages} random samples`;
+      }
+    } else {
+      latents = model.sample(o.usageImages, new Rng(0)).latents;
+      what = `${o.usageImages} random samples`;
+    }
+    usage = nodeUsage(latents, ks);
+    out.result(`node usage per level over ${what} (share of the least and most used node, 1/K is even):`);
+    for (const u of usage) {
+      out.result(
+        `  level ${u.level} (${sizes[u.level]}×${sizes[u.level]}, K=${u.k}): min ${u.min.toFixed(4)}  max ${u.max.toFixed(4)}  ` +
+          `1/K ${(1 / u.k).toFixed(4)}  unused ${u.unused}`,
+      );
+    }
+  }
+  out.json({
+    k: Math.max(...ks),
+    ks,
+    levels: model.levels,
+    params,
+    bitsPerImage: bits,
+    backend: backend.name,
+    paradigm: config.paradigm,
+    imageSize: config.imageSize,
+    imageChannels: config.imageChannels,
+    nodeUsage: usage,
+    config,
+  });
+  model.dispose();
+}
+
+export function nodeUsage(latents: Int32Array[], ks: number[]): NodeUsage[] {
+  return ks.map((k, level) => {
+    const counts = new Array<number>(k).fill(0);
+    for (const latent of latents) counts[latent[level]]++;
+    const n = Math.max(1, latents.length);
+    return {
+      level,
+      k,
+      min: Math.min(...counts) / n,
+      max: Math.max(...counts) / n,
+      unused: counts.filter((c) => c === 0).length,
+    };
+  });
+}

@@ -1,0 +1,134 @@
+/**
+ * The `ddn` command line: parses options, calls the library, and turns a
+ * user mistake into one line on stderr and a non-zero exit.
+ */
+import { Command, CommanderError, Option } from 'commander';
+
+import { DdnError } from '../errors.js';
+import { DEFAULT_OPTIONS } from '../model/config.js';
+import { BACKEND_CHOICES } from './backend.js';
+import { infoCommand } from './info.js';
+import { makeOutput } from './output.js';
+import { parseChoice, parseInteger, parseNumber } from './parse.js';
+import { reconstructCommand } from './reconstruct.js';
+import { sampleCommand } from './sample.js';
+import { trainCommand } from './train.js';
+
+function backendOption(): Option {
+  return new Option('--backend <name>', 'tfjs backend: wasm, cpu or node (default: node if installed, else wasm)').argParser(
+    parseChoice('backend', BACKEND_CHOICES),
+  );
+}
+
+function jsonOption(): Option {
+  return new Option('--json', 'print exactly one JSON object on stdout');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('ddn')
+    .description('Discrete Distribution Networks: train, sample and reconstruct images')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('train')
+    .description('train a model on a dataset, writing the model, pictures and a checkpoint to --out')
+    .requiredOption('--data <spec>', 'mnist (embedded), fashion-mnist, a folder of PNG/JPEG images, or an IDX file (.gz allowed)')
+    .requiredOption('--out <dir>', 'run folder for the model, checkpoint, pictures and log')
+    .addOption(new Option('--paradigm <name>', 'single-shot (pyramid) or recurrence (shared UNet)').argParser(parseChoice('paradigm', ['single-shot', 'recurrence'] as const)).default(DEFAULT_OPTIONS.paradigm))
+    .option('--k <n>', 'K, output nodes per layer (in the pyramid the largest K)', parseInteger('k', 2, 65536), DEFAULT_OPTIONS.k)
+    .option('--levels <n>', 'L, number of discrete distribution layers a sample passes', parseInteger('levels', 1, 4096), DEFAULT_OPTIONS.levels)
+    .option('--channels <n>', 'widest feature channels (pyramid) or UNet base channels (recurrence)', parseInteger('channels', 4, 4096), DEFAULT_OPTIONS.channels)
+    .option('--image-size <n>', 'train at this side (a power of two; default: the data side, 28 padded to 32)', parseInteger('image-size', 4, 4096))
+    .option('--steps <n>', 'optimizer steps in total (a resumed run continues up to this count)', parseInteger('steps', 1), 2000)
+    .option('--minutes <x>', 'stop after this many minutes even if steps remain', parseNumber('minutes', 0, 1e6, { minInclusive: false }))
+    .option('--batch <n>', 'images per step', parseInteger('batch', 1, 65536), 64)
+    .option('--lr <x>', 'Adam learning rate', parseNumber('lr', 0, 1, { minInclusive: false }), 1e-3)
+    .option('--chain-dropout <p>', 'probability that a layer picks at random in training', parseNumber('chain-dropout', 0, 0.99), DEFAULT_OPTIONS.chainDropout)
+    .addOption(new Option('--split-prune <rule>', 'Split-and-Prune rule: tv (refined), paper (Algorithm 1) or off').argParser(parseChoice('split-prune', ['tv', 'paper', 'off'] as const)).default(DEFAULT_OPTIONS.splitPrune))
+    .option('--runner-up', 'hand a pruned node\'s count to its runner-up nodes', false)
+    .option('--no-learning-residual', 'regress images instead of residuals (ablation)')
+    .option('--no-leak-choice', 'drop the leak-choice condition (ablation)')
+    .option('--seed <n>', 'fixes weights, data order and random picks', parseInteger('seed', 0, 2 ** 31 - 1), 0)
+    .option('--resume', 'continue the run checkpointed in --out', false)
+    .option('--snapshot-minutes <x>', 'minutes between pictures and checkpoints', parseNumber('snapshot-minutes', 0, 1e6, { minInclusive: false }), 3)
+    .option('--no-progress', 'no progress bar')
+    .addOption(backendOption())
+    .action(async (opts) => {
+      await trainCommand(
+        {
+          ...opts,
+          imageSize: opts.imageSize,
+          learningResidual: opts.learningResidual === false ? false : undefined,
+          leakChoice: opts.leakChoice === false ? false : undefined,
+          splitPruneRunnerUp: opts.runnerUp,
+          progress: opts.progress && process.stderr.isTTY === true,
+        },
+        makeOutput(false),
+      );
+    });
+
+  program
+    .command('sample')
+    .description('write a grid of new images; the same seed gives the same file')
+    .requiredOption('--model <dir>', 'run folder of a trained model')
+    .requiredOption('--out <file.png>', 'PNG file to write')
+    .option('--n <n>', 'number of images', parseInteger('n', 1, 100000), 64)
+    .option('--seed <n>', 'random seed', parseInteger('seed', 0, 2 ** 31 - 1), 0)
+    .option('--columns <n>', 'grid columns (default: square)', parseInteger('columns', 1, 1000))
+    .addOption(backendOption())
+    .addOption(jsonOption())
+    .action(async (opts) => sampleCommand(opts, makeOutput(Boolean(opts.json))));
+
+  program
+    .command('reconstruct')
+    .description('find each image\'s latent; write targets beside reconstructions and report PSNR')
+    .requiredOption('--model <dir>', 'run folder of a trained model')
+    .requiredOption('--input <spec>', 'a PNG/JPEG file, a folder of images, mnist or fashion-mnist (their test split)')
+    .requiredOption('--out <file.png>', 'PNG file to write')
+    .option('--n <n>', 'number of images', parseInteger('n', 1, 100000), 16)
+    .addOption(backendOption())
+    .addOption(jsonOption())
+    .action(async (opts) => reconstructCommand(opts, makeOutput(Boolean(opts.json))));
+
+  program
+    .command('info')
+    .description('config, parameter count, K, L, bits per latent and node usage of a model')
+    .requiredOption('--model <dir>', 'run folder of a trained model')
+    .option('--usage-images <n>', 'images used to measure node usage (0 skips it)', parseInteger('usage-images', 0, 100000), 1000)
+    .option('--data <spec>', 'data for node usage (default: the training data)')
+    .addOption(backendOption())
+    .addOption(jsonOption())
+    .action(async (opts) => infoCommand(opts, makeOutput(Boolean(opts.json))));
+
+  return program;
+}
+
+/** Runs the command line and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; commander has already printed its message.
+      return error.exitCode;
+    }
+    if (error instanceof DdnError) {
+      process.stderr.write(`ddn: error: ${error.message}\n`);
+      return 1;
+    }
+    const err = error as NodeJS.ErrnoException;
+    if (err?.code === 'ENOSPC') {
+      process.stderr.write(`ddn: error: no space left on the device (${err.path ?? ''})\n`);
+      return 1;
+    }
+    if (err?.code === 'EACCES' || err?.code === 'EPERM') {
+      process.stderr.write(`ddn: error: permission denied: ${err.path ?? ''}\n`);
+      return 1;
+    }
+    process.stderr.write(`ddn: internal error: ${err?.stack ?? String(error)}\n`);
+    return 2;
+  }
+}

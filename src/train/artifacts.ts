@@ -1,0 +1,96 @@
+/**
+ * The pictures a run leaves in its folder: a grid of new samples, targets
+ * beside their reconstructions, and the loss curve.
+ */
+import { join } from 'node:path';
+
+import { Rng } from '../data/rng.js';
+import { psnrPerImage } from '../eval/metrics.js';
+import { writeLossCurveSvg } from '../image/lossCurve.js';
+import { writePng } from '../image/codec.js';
+import type { ImageData32 } from '../image/types.js';
+import type { DdnModel } from '../model/model.js';
+
+export const SAMPLES_FILE = 'samples.png';
+export const RECONSTRUCTIONS_FILE = 'reconstructions.png';
+export const LOSS_CURVE_FILE = 'loss.svg';
+
+/** Splits host images [n, S, S, c] into one image record each. */
+export function toImages(pixels: Float32Array, n: number, size: number, channels: 1 | 3): ImageData32[] {
+  const length = size * size * channels;
+  return Array.from({ length: n }, (_, i) => ({
+    data: pixels.slice(i * length, (i + 1) * length),
+    height: size,
+    width: size,
+    channels,
+  }));
+}
+
+/** Writes an 8-column grid of `n` new images drawn with `seed`. */
+export async function writeSampleGrid(model: DdnModel, path: string, n = 64, seed = 0): Promise<void> {
+  const { imageSize, imageChannels } = model.config;
+  const { images } = model.sample(n, new Rng(seed));
+  await writePng(path, toImages(images, n, imageSize, imageChannels), { columns: 8 });
+}
+
+/**
+ * Writes targets and reconstructions as column pairs (target left) and
+ * returns the mean PSNR in dB. `targets` [n, S, S, c] in [0, 1].
+ */
+export async function writeReconstructionGrid(
+  model: DdnModel,
+  targets: Float32Array,
+  n: number,
+  path: string,
+): Promise<{ psnr: number; latents: Int32Array[]; psnrs: number[] }> {
+  const { imageSize, imageChannels } = model.config;
+  const result = model.reconstruct(targets);
+  const a = toImages(targets, n, imageSize, imageChannels);
+  const b = toImages(result.images, n, imageSize, imageChannels);
+  const pairs = a.flatMap((image, i) => [image, b[i]]);
+  await writePng(path, pairs, { columns: Math.min(16, 2 * Math.ceil(Math.sqrt(n))) });
+  const psnrs = psnrPerImage(targets, result.images, n);
+  return { psnr: psnrs.reduce((s, v) => s + v, 0) / n, latents: result.latents, psnrs };
+}
+
+export interface LogEntry {
+  step: number;
+  loss: number;
+  levelLosses: number[];
+}
+
+/** Writes the mean loss and the first and last level's loss against the step, log scale. */
+export async function writeLossCurve(entries: LogEntry[], dir: string): Promise<void> {
+  if (entries.length === 0) return;
+  const smooth = (values: { step: number; value: number }[]) => {
+    // A running mean over a window of about 2% of the run steadies the line.
+    const window = Math.max(1, Math.round(values.length / 50));
+    return values.map((v, i) => {
+      const from = Math.max(0, i - window + 1);
+      const slice = values.slice(from, i + 1);
+      return { step: v.step, value: slice.reduce((s, x) => s + x.value, 0) / slice.length };
+    });
+  };
+  const levels = entries[0].levelLosses.length;
+  const series = [
+    { name: 'mean over levels', values: smooth(entries.map((e) => ({ step: e.step, value: e.loss }))) },
+    { name: 'first level', values: smooth(entries.map((e) => ({ step: e.step, value: e.levelLosses[0] }))) },
+    {
+      name: `last level (${levels})`,
+      values: smooth(entries.map((e) => ({ step: e.step, value: e.levelLosses[levels - 1] }))),
+    },
+  ];
+  await writeLossCurveSvg(join(dir, LOSS_CURVE_FILE), series, {
+    title: 'training loss (squared error, images in [−1, 1])',
+    logY: true,
+  });
+}
+
+/** Where a run folder's pictures are. */
+export function artifactPaths(dir: string) {
+  return {
+    samples: join(dir, SAMPLES_FILE),
+    reconstructions: join(dir, RECONSTRUCTIONS_FILE),
+    lossCurve: join(dir, LOSS_CURVE_FILE),
+  };
+}
