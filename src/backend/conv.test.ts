@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { conv2d } from './conv.js';
 import { initBackend } from './select.js';
 
-/** Largest error allowed, relative to the largest magnitude in the reference. */
+/** Maximum error allowed, relative to the maximum magnitude in the reference. */
 const RELATIVE_TOLERANCE = 1e-4;
 
 interface ConvCase {
@@ -159,7 +159,7 @@ describe('conv2d on wasm against cpu tf.conv2d gradients', () => {
     const info = await initBackend('wasm');
     expect(info.name).toBe('wasm');
 
-    // All cpu references first, so each test switches backends no more.
+    // Compute every cpu reference once, before the wasm tests run.
     await onCpu(() => {
       cases.forEach((c, index) => {
         const data = makeData(c, 1000 + 10 * index);

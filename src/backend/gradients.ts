@@ -10,9 +10,9 @@
  * relative imports inside `@tensorflow/tfjs-core/dist/` only.
  *
  * NOTE: under Node this loads tfjs-core's ES module files beside its
- * CommonJS bundle (about 1 s once). Both copies share one engine, kernel
- * registry and gradient registry, because tfjs-core keeps these on
- * `globalThis`; tfjs 4.22 is built to tolerate several copies this way.
+ * CommonJS bundle, which took about 1 s once on a 2-core machine. Both
+ * copies share one engine, kernel registry and gradient registry, because
+ * tfjs-core 4.22 keeps these on `globalThis`.
  */
 import * as tf from '@tensorflow/tfjs-core';
 

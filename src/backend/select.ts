@@ -20,7 +20,7 @@ export type BackendName = 'wasm' | 'cpu' | 'node';
 /** The backend that `initBackend` set. */
 export interface BackendInfo {
   name: BackendName;
-  /** Why a slower backend than the default was chosen; for the caller to print. */
+  /** Reason a slower backend than the default was chosen, for the caller to print. */
   warning?: string;
   /** Threads that one kernel may use. */
   threads: number;

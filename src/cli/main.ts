@@ -12,6 +12,7 @@ import { makeOutput } from './output.js';
 import { parseChoice, parseInteger, parseNumber } from './parse.js';
 import { reconstructCommand } from './reconstruct.js';
 import { sampleCommand } from './sample.js';
+import { toy2dCommand } from './toy2d.js';
 import { trainCommand } from './train.js';
 
 function backendOption(): Option {
@@ -100,6 +101,42 @@ export function buildProgram(): Command {
     .addOption(backendOption())
     .addOption(jsonOption())
     .action(async (opts) => infoCommand(opts, makeOutput(Boolean(opts.json))));
+
+  program
+    .command('toy2d')
+    .description('fit K points to a 2-D density and compare the fit with K real samples (KL, JS, TV, Hellinger)')
+    .requiredOption('--density <name>', 'gaussian, blur-circles, spiral, checkerboard, rings, or a grayscale PNG (brightness = mass)')
+    .requiredOption('--out <dir>', 'folder for metrics.json, compare.png and training.gif')
+    .option('--k <n>', 'K, the number of nodes', parseInteger('k', 2, 10_000_000), 10000)
+    .option('--iters <n>', 'training iterations', parseInteger('iters', 1), 100000)
+    .option('--batch <n>', 'samples per iteration', parseInteger('batch', 1, 1_000_000), 10)
+    .addOption(new Option('--split-prune <rule>', 'tv, paper or off').argParser(parseChoice('split-prune', ['tv', 'paper', 'off'] as const)).default('tv'))
+    .option('--runner-up', "hand a pruned node's count to its runner-up nodes", false)
+    .option('--lr <x>', 'step size toward each sample', parseNumber('lr', 0, 0.5, { minInclusive: false }))
+    .option('--bins <n>', 'cells per side of the density grid', parseInteger('bins', 2, 2000), 100)
+    .option('--seed <n>', 'random seed', parseInteger('seed', 0, 2 ** 31 - 1), 0)
+    .option('--gif', 'also write an animation of the nodes during training', false)
+    .option('--no-progress', 'no progress bar')
+    .addOption(jsonOption())
+    .action(async (opts) =>
+      toy2dCommand(
+        {
+          density: opts.density,
+          out: opts.out,
+          k: opts.k,
+          iters: opts.iters,
+          batch: opts.batch,
+          splitPrune: opts.splitPrune,
+          runnerUp: opts.runnerUp,
+          learningRate: opts.lr,
+          bins: opts.bins,
+          seed: opts.seed,
+          gif: opts.gif,
+          progress: opts.progress && process.stderr.isTTY === true,
+        },
+        makeOutput(Boolean(opts.json)),
+      ),
+    );
 
   return program;
 }

@@ -5,7 +5,7 @@ export interface Output {
   result(line: string): void;
   /** A note on stderr (backend, warnings, where files went). */
   note(line: string): void;
-  /** The one JSON object of a --json run, on stdout. */
+  /** The one JSON object of a --json run, on stdout; nothing without --json. */
   json(value: unknown): void;
 }
 
@@ -15,6 +15,8 @@ export function makeOutput(json: boolean): Output {
       if (!json) process.stdout.write(`${line}\n`);
     },
     note: (line) => process.stderr.write(`${line}\n`),
-    json: (value) => process.stdout.write(`${JSON.stringify(value)}\n`),
+    json: (value) => {
+      if (json) process.stdout.write(`${JSON.stringify(value)}\n`);
+    },
   };
 }

@@ -5,7 +5,7 @@ import { Batcher } from './batcher.js';
 import { Rng } from './rng.js';
 import type { Dataset } from './types.js';
 
-/** A dataset of `count` 2x2 gray images; image i has every pixel i / count. */
+/** Builds `count` 2x2 gray images in which every pixel of image i is i / count. */
 function tinyDataset(count: number, withLabels = true): Dataset {
   const images = new Float32Array(count * 4);
   for (let i = 0; i < count; i++) images.fill(i / count, i * 4, i * 4 + 4);
@@ -43,6 +43,17 @@ describe('Batcher', () => {
     expect(order(9)).toEqual([first, second]);
     expect(first).not.toEqual(second);
     expect(order(10)[0]).not.toEqual(first);
+  });
+
+  it('skip matches the same number of next calls', () => {
+    const stepped = new Batcher(tinyDataset(10), 3, new Rng(4));
+    for (let i = 0; i < 7; i++) stepped.next();
+    const skipped = new Batcher(tinyDataset(10), 3, new Rng(4));
+    skipped.skip(7);
+
+    expect(skipped.completedEpochs).toBe(stepped.completedEpochs);
+    expect(Array.from(skipped.next().indices)).toEqual(Array.from(stepped.next().indices));
+    expect(() => skipped.skip(-1)).toThrow(DdnError);
   });
 
   it('scales images to [-1, 1] and copies labels', () => {

@@ -18,10 +18,10 @@ export interface Batch {
  * Pixel values are mapped from [0, 1] to [-1, 1] (v * 2 - 1), the range
  * the model trains in. Each epoch is a Fisher-Yates shuffle of all indices
  * drawn from `rng`. A batch that reaches the end of an epoch is completed
- * from the next epoch, so batches always have `batchSize` images and every
- * epoch still visits each image exactly once. The price is that a batch at
- * an epoch boundary, or any batch larger than the dataset, may contain an
- * image twice.
+ * from the next epoch. So every batch has `batchSize` images, and every
+ * epoch still visits each image exactly once.
+ * The price is that a batch at an epoch boundary, or any batch larger than
+ * the dataset, may contain an image twice.
  */
 export class Batcher {
   /** Number of epochs finished so far. */
@@ -70,6 +70,24 @@ export class Batcher {
       }
     }
     return labels === undefined ? { images, indices } : { images, labels, indices };
+  }
+
+  /**
+   * Advances past `batchCount` batches without building them, drawing the
+   * same random numbers as that many next() calls. Resuming a run can use
+   * this to reach the batch order of a given step cheaply.
+   */
+  skip(batchCount: number): void {
+    if (!Number.isSafeInteger(batchCount) || batchCount < 0) {
+      throw new DdnError(
+        `Batcher.skip: invalid batchCount ${batchCount}; expected a non-negative integer`,
+      );
+    }
+    for (let draw = 0; draw < batchCount * this.batchSize; draw++) {
+      if (this.position === this.dataset.count) this.startEpoch();
+      this.position++;
+      if (this.position === this.dataset.count) this.completedEpochs++;
+    }
   }
 
   private startEpoch(): void {

@@ -6,7 +6,7 @@ import type { ImageData32 } from '../image/types.js';
 export const MNIST_SIDE = 28;
 const MNIST_PADDED_SIDE = 32;
 
-/** How source images become square power-of-two model inputs. */
+/** The padding and area-resize steps that turn source images into square power-of-two inputs. */
 export interface SizePlan {
   sourceSide: number;
   /** Side after zero padding: 32 for 28, else the source side. */

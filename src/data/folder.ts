@@ -15,16 +15,17 @@ const DECODE_CONCURRENCY = 8;
 /**
  * Loads every PNG and JPEG image in a folder. Either all images sit
  * directly in the folder (no labels), or each sub-folder is one class and
- * holds that class's images (labels are the sub-folder index in name
- * order, classNames the sub-folder names). Names starting with "." and
- * files with other extensions are skipped, as are folders inside class
- * folders. Images are read in name order, and with classes the order is
- * round-robin over the classes, so a `limit` prefix is close to balanced.
+ * contains that class's images. Then the labels are the sub-folder index
+ * in name order, and classNames the sub-folder names. Names starting with
+ * "." and files with other extensions are skipped, as are folders inside
+ * class folders. Images are read in name order, and with classes the order
+ * is round-robin over the classes, so a `limit` prefix is close to
+ * balanced.
  *
  * Throws DdnError for a folder without images, a mix of loose images and
- * class folders, a class folder without images, a file that fails to
- * decode, and images whose size or channel count differs from the first
- * (the message names both files).
+ * class folders, a class folder without images and a file that fails to
+ * decode. It also throws when an image's size or channel count differs
+ * from the first image, and the message names both files.
  */
 export async function loadImageFolder(
   folder: string,
@@ -43,7 +44,8 @@ export async function loadImageFolder(
     if (files.length > 0) {
       throw new DdnError(
         `${folder}: mixes images (${basename(files[0]!)}) with class folders ` +
-          `(${basename(folders[0]!)}); expected every image inside a class folder, or no class folders`,
+          `(${basename(folders[0]!)}); expected every image inside a class ` +
+          'folder, or no class folders',
       );
     }
     const filesByClass = await Promise.all(folders.map(async (classFolder) => {
@@ -61,7 +63,9 @@ export async function loadImageFolder(
   // Decode, check that every image matches the first, and fit.
   const decoded = await mapConcurrently(entries, DECODE_CONCURRENCY, ({ item }) => readImage(item));
   const first = decoded[0]!;
-  decoded.forEach((image, index) => checkSameShape(image, first, entries[index]!.item, entries[0]!.item));
+  decoded.forEach((image, index) => {
+    checkSameShape(image, first, entries[index]!.item, entries[0]!.item);
+  });
   const plan = planImageSize(first.height, first.width, options.imageSize, folder);
   const imageLength = plan.outputSide * plan.outputSide * first.channels;
   const images = new Float32Array(entries.length * imageLength);
@@ -82,8 +86,14 @@ export async function loadImageFolder(
   return dataset;
 }
 
-function checkSameShape(image: ImageData32, first: ImageData32, path: string, firstPath: string): void {
-  if (image.height !== first.height || image.width !== first.width || image.channels !== first.channels) {
+function checkSameShape(
+  image: ImageData32,
+  first: ImageData32,
+  path: string,
+  firstPath: string,
+): void {
+  const sameSize = image.height === first.height && image.width === first.width;
+  if (!sameSize || image.channels !== first.channels) {
     throw new DdnError(
       `${path}: image is ${describeShape(image)} but ${basename(firstPath)} is ` +
         `${describeShape(first)}; expected all images to share size and channel count`,

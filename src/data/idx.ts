@@ -42,9 +42,9 @@ const GZIP_MAGIC = [0x1f, 0x8b];
  * magic bytes. `source` names the data in error messages.
  *
  * Throws DdnError for a gzip stream that fails to decompress, a wrong magic
- * number, an unknown type code, zero dimensions, or a length that is not
- * exactly header + product(dims) * value size (so truncated files and
- * trailing bytes both fail). All reads stay inside the buffer.
+ * number, an unknown type code or zero dimensions. The length must be
+ * exactly header + product(dims) * value size, so truncated files and
+ * trailing bytes both throw. All reads stay inside the buffer.
  */
 export function parseIdx(buffer: Uint8Array, source = 'IDX data'): IdxArray {
   const bytes = isGzip(buffer) ? gunzip(buffer, source) : buffer;
@@ -89,7 +89,8 @@ export function parseIdx(buffer: Uint8Array, source = 'IDX data'): IdxArray {
   const count = dims.includes(0) ? 0 : dims.reduce((product, side) => product * side, 1);
   const expectedLength = headerLength + count * typeInfo.bytes;
   if (bytes.length !== expectedLength) {
-    const problem = bytes.length < expectedLength ? 'truncated IDX data' : 'trailing bytes after IDX data';
+    const problem =
+      bytes.length < expectedLength ? 'truncated IDX data' : 'trailing bytes after IDX data';
     throw new DdnError(
       `${source}: ${problem}: dims [${dims.join(', ')}] of ${typeInfo.type} ` +
         `need ${expectedLength} bytes, found ${bytes.length}`,
@@ -111,11 +112,12 @@ export async function readIdxFile(path: string): Promise<IdxArray> {
 }
 
 function readValues(view: DataView, offset: number, count: number, type: IdxType): IdxData {
+  const start = view.byteOffset + offset;
   switch (type) {
     case 'uint8':
-      return new Uint8Array(view.buffer.slice(view.byteOffset + offset, view.byteOffset + offset + count));
+      return new Uint8Array(view.buffer.slice(start, start + count));
     case 'int8':
-      return new Int8Array(view.buffer.slice(view.byteOffset + offset, view.byteOffset + offset + count));
+      return new Int8Array(view.buffer.slice(start, start + count));
     case 'int16': {
       const values = new Int16Array(count);
       for (let i = 0; i < count; i++) values[i] = view.getInt16(offset + 2 * i, false);

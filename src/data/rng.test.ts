@@ -36,7 +36,8 @@ describe('Rng', () => {
     let sum = 0;
     for (let i = 0; i < 100_000; i++) {
       const value = rng.next();
-      expect(value >= 0 && value < 1).toBe(true);
+      expect(value).toBeGreaterThanOrEqual(0);
+      expect(value).toBeLessThan(1);
       sum += value;
     }
     expect(Math.abs(sum / 100_000 - 0.5)).toBeLessThan(0.01);

@@ -1,5 +1,5 @@
 /**
- * An in-memory image dataset. `images` holds `count` images of shape
+ * An in-memory image dataset. `images` contains `count` images of shape
  * [height, width, channels] back to back, so the whole array is
  * [count, height, width, channels] (NHWC) with values in [0, 1].
  */
@@ -16,7 +16,7 @@ export interface Dataset {
   classNames?: string[];
 }
 
-/** Which part of a dataset to load. */
+/** The part of a dataset to load. */
 export type DatasetSplit = 'train' | 'test' | 'all';
 
 /** Options of loadDataset. */

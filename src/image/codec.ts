@@ -87,7 +87,8 @@ export async function encodePng(image: ImageData32): Promise<Buffer> {
   const bytes = Buffer.alloc(image.data.length);
   for (let index = 0; index < bytes.length; index++) {
     const value = image.data[index]!;
-    const clamped = value > 1 ? 1 : value > 0 ? value : 0;
+    // The comparison form also maps NaN to 0.
+    const clamped = value > 0 ? Math.min(value, 1) : 0;
     bytes[index] = Math.round(clamped * MAX_8_BIT);
   }
   const raw = { width: image.width, height: image.height, channels: image.channels };

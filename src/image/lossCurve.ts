@@ -103,7 +103,8 @@ export function renderLossCurveSvg(
     plot.left + ((step - xAxis.min) / (xAxis.max - xAxis.min)) * (plot.right - plot.left);
   const toY = (value: number) => {
     const position = logY ? Math.log10(value) : value;
-    const [low, high] = logY ? [Math.log10(yAxis.min), Math.log10(yAxis.max)] : [yAxis.min, yAxis.max];
+    const low = logY ? Math.log10(yAxis.min) : yAxis.min;
+    const high = logY ? Math.log10(yAxis.max) : yAxis.max;
     return plot.bottom - ((position - low) / (high - low)) * (plot.bottom - plot.top);
   };
 
@@ -125,7 +126,9 @@ export function renderLossCurveSvg(
       'middle', `transform="rotate(-90 16 ${(plot.top + plot.bottom) / 2})"`),
   );
   if (allPoints.length === 0) {
-    parts.push(text((plot.left + plot.right) / 2, (plot.top + plot.bottom) / 2, 'no data', 'middle', 'fill="#777"'));
+    const centreX = (plot.left + plot.right) / 2;
+    const centreY = (plot.top + plot.bottom) / 2;
+    parts.push(text(centreX, centreY, 'no data', 'middle', 'fill="#777"'));
   }
 
   // One polyline per series, then the legend.
@@ -139,12 +142,16 @@ export function renderLossCurveSvg(
       parts.push(`<circle cx="${round(x)}" cy="${round(y)}" r="2.5" fill="${colour}"/>`);
     } else if (pixels.length > 1) {
       const coordinates = pixels.map(([x, y]) => `${round(x)},${round(y)}`).join(' ');
-      parts.push(`<polyline fill="none" stroke="${colour}" stroke-width="1.5" points="${coordinates}"/>`);
+      parts.push(
+        `<polyline fill="none" stroke="${colour}" stroke-width="1.5" ` +
+          `points="${coordinates}"/>`,
+      );
     }
     const legendY = plot.top + 8 + index * 18;
     const legendX = plot.right + 16;
     parts.push(
-      `<line x1="${legendX}" y1="${legendY}" x2="${legendX + 20}" y2="${legendY}" stroke="${colour}" stroke-width="2"/>`,
+      `<line x1="${legendX}" y1="${legendY}" x2="${legendX + 20}" y2="${legendY}" ` +
+        `stroke="${colour}" stroke-width="2"/>`,
       text(legendX + 26, legendY + 4, line.name, 'start'),
     );
   });
@@ -215,7 +222,8 @@ function text(
   extra = '',
 ): string {
   const attributes = extra ? ` ${extra}` : '';
-  return `<text x="${round(x)}" y="${round(y)}" text-anchor="${anchor}"${attributes}>${escapeXml(content)}</text>`;
+  const position = `x="${round(x)}" y="${round(y)}" text-anchor="${anchor}"`;
+  return `<text ${position}${attributes}>${escapeXml(content)}</text>`;
 }
 
 function escapeXml(value: string): string {

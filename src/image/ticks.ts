@@ -54,7 +54,7 @@ export function logTicks(values: number[]): Axis {
 
 /**
  * Formats a tick label. Linear ticks show as many decimals as their
- * spacing needs; log ticks (spacing 0) and very large or small numbers use
+ * spacing needs. Log ticks (spacing 0) and very large or small numbers use
  * exponent notation such as 1e-4.
  */
 export function formatTick(value: number, spacing: number): string {
@@ -72,8 +72,10 @@ export function formatTick(value: number, spacing: number): string {
 function niceSpacing(roughSpacing: number): number {
   const power = powerOfTen(Math.floor(Math.log10(roughSpacing)));
   const fraction = roughSpacing / power;
-  const multiplier = fraction <= 1 ? 1 : fraction <= 2 ? 2 : fraction <= 5 ? 5 : 10;
-  return multiplier * power;
+  for (const multiplier of [1, 2, 5]) {
+    if (fraction <= multiplier) return multiplier * power;
+  }
+  return 10 * power;
 }
 
 /** Returns 10^exponent exactly as parsed, because 10 ** -4 is 0.00009999999999999999. */

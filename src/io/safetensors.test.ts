@@ -88,6 +88,14 @@ describe('writeSafetensors and readSafetensors', () => {
     expect(readSafetensors(buffer).tensors.x!.data).toEqual(new Float32Array([0.5, -3]));
   });
 
+  it('keeps a tensor named __proto__', () => {
+    const tensors = JSON.parse('{"__proto__": 1}') as Record<string, unknown>;
+    tensors['__proto__'] = { dtype: 'F32', shape: [1], data: new Float32Array([2]) };
+    const read = readSafetensors(writeSafetensors(tensors as Parameters<typeof writeSafetensors>[0]));
+    expect(Object.keys(read.tensors)).toEqual(['__proto__']);
+    expect(read.tensors['__proto__']!.data).toEqual(new Float32Array([2]));
+  });
+
   it('rejects mismatched dtype and shape on write', () => {
     expect(() =>
       writeSafetensors({ x: { dtype: 'I32', shape: [1], data: new Float32Array(1) } }),

@@ -61,7 +61,8 @@ export function writeSafetensors(
   const names = Object.keys(tensors).sort();
 
   // Build the header and the offset of each tensor.
-  const header: Record<string, unknown> = {};
+  // No prototype, so that a tensor named "__proto__" becomes an own key.
+  const header: Record<string, unknown> = Object.create(null);
   if (metadata !== undefined) {
     header[METADATA_KEY] = validateMetadata(metadata, 'writeSafetensors');
   }
@@ -104,11 +105,12 @@ export function writeSafetensors(
  * Parses a safetensors buffer and copies every tensor into a new typed
  * array. `source` names the buffer in error messages (a file path, say).
  *
- * Validation is strict: the header length must fit the buffer, the header
- * must be a JSON object, every entry needs a supported dtype, a shape of
- * non-negative integers and offsets whose span matches that shape, and
- * the tensors must tile the data section with no gap, overlap or trailing
- * bytes. Any violation throws DdnError. No read goes past the buffer.
+ * Validation is strict. The header length must fit the buffer, and the
+ * header must be a JSON object. Every entry needs a supported dtype, a
+ * shape of non-negative integers and offsets whose span matches that
+ * shape. The tensors must tile the data section with no gap, overlap or
+ * trailing bytes. Any violation throws DdnError, and no read goes past
+ * the buffer.
  */
 export function readSafetensors(
   buffer: Uint8Array,
@@ -289,7 +291,9 @@ function validateMetadata(
 function validateTensorForWrite(name: string, tensor: SafetensorsTensor): void {
   const where = `writeSafetensors: tensor '${name}'`;
   if (name === '' || name === METADATA_KEY) {
-    throw new DdnError(`${where}: invalid name; expected a non-empty name other than ${METADATA_KEY}`);
+    throw new DdnError(
+      `${where}: invalid name; expected a non-empty name other than ${METADATA_KEY}`,
+    );
   }
   const expectedType = tensor.dtype === 'F32' ? Float32Array : Int32Array;
   if (!(tensor.data instanceof expectedType)) {

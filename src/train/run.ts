@@ -86,7 +86,7 @@ export class TrainingRun {
     state.splitPrunes.forEach((s, i) => {
       run.splitPrunes[i] = SplitPrune.fromJSON(s);
     });
-    for (let i = 0; i < state.step; i++) run.batcher.next();
+    run.batcher.skip(state.step);
     run.step = state.step;
     run.secondsBefore = state.seconds;
     return run;
