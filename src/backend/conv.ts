@@ -1,7 +1,7 @@
 /**
  * The project's 2-D convolution: `tf.conv2d` forward, with gradients that
- * use forward convolutions only, so that training runs at forward speed on
- * the wasm backend (see `convBackprop.ts`).
+ * use forward convolutions only, so that training on the wasm backend avoids
+ * its missing or slow backprop kernels (see `convBackprop.ts`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -44,6 +44,8 @@ export function conv2d(
   }
 
   // tfjs-node has native backprop kernels, so its built-in gradient is used.
+  // The cpu backend takes the forward-convolution gradients too: its own
+  // Conv2DBackpropFilter was about 100x slower in bench/conv-micro.ts.
   if (tf.getBackend() === NATIVE_BACKEND) {
     return tf.conv2d(x, filter, strides, pad);
   }

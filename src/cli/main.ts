@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { DdnError } from '../errors.js';
 import { DEFAULT_OPTIONS } from '../model/config.js';
 import { BACKEND_CHOICES } from './backend.js';
+import { registerClassifierCommands } from './classifier.js';
 import { infoCommand } from './info.js';
 import { makeOutput } from './output.js';
 import { parseChoice, parseInteger, parseNumber } from './parse.js';
@@ -137,6 +138,8 @@ export function buildProgram(): Command {
         makeOutput(Boolean(opts.json)),
       ),
     );
+
+  registerClassifierCommands(program, backendOption, jsonOption);
 
   return program;
 }
