@@ -21,6 +21,11 @@ export interface ClassifierTrainOptions {
   seed?: number;
   /** Largest random shift in pixels along each axis; 0 turns it off. */
   maxShift?: number;
+  /**
+   * Final epochs that run at a tenth of the learning rate. Default: a
+   * quarter of the epochs, rounded, and none for a single epoch.
+   */
+  decayEpochs?: number;
   /** Data scored after every epoch, such as a test split. */
   validation?: Dataset;
   /** Called after every `logEvery` steps with the mean loss since the last call. */
@@ -52,16 +57,20 @@ export function trainClassifier(
   checkDataset(classifier, data);
   if (options.validation !== undefined) checkDataset(classifier, options.validation);
   const { epochs, batchSize = 64, learningRate = 1e-3, seed = 0, maxShift = 2, logEvery = 50 } = options;
+  const decayEpochs = options.decayEpochs ?? (epochs > 1 ? Math.max(1, Math.round(epochs / 4)) : 0);
   const { imageSize: size, imageChannels: c, classes } = classifier.config;
   const rng = new Rng(seed);
   const batcher = new Batcher(data, batchSize, rng);
   const variables = classifier.variables();
-  const optimizer = new Adam(variables, { learningRate });
+  let optimizer = new Adam(variables, { learningRate });
   const stepsPerEpoch = Math.ceil(data.count / batchSize);
   const reports: EpochReport[] = [];
 
   try {
     for (let epoch = 1; epoch <= epochs; epoch++) {
+      if (epoch === epochs - decayEpochs + 1 && epoch > 1) {
+        optimizer = lowerLearningRate(optimizer, variables, learningRate / 10);
+      }
       const started = Date.now();
       let epochLoss = 0;
       let windowLoss = 0;
@@ -102,6 +111,18 @@ export function trainClassifier(
     optimizer.dispose();
   }
   return reports;
+}
+
+/** Replaces `optimizer` by one at `learningRate` that continues from its moments and step count. */
+function lowerLearningRate(optimizer: Adam, variables: tf.Variable[], learningRate: number): Adam {
+  const lowered = new Adam(variables, { learningRate });
+  lowered.step = optimizer.step;
+  variables.forEach((_, i) => {
+    lowered.firstMoments[i].assign(optimizer.firstMoments[i]);
+    lowered.secondMoments[i].assign(optimizer.secondMoments[i]);
+  });
+  optimizer.dispose();
+  return lowered;
 }
 
 /** One Adam step on a batch; returns the mean cross-entropy. */

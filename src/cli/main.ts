@@ -8,12 +8,17 @@ import { DdnError } from '../errors.js';
 import { DEFAULT_OPTIONS } from '../model/config.js';
 import { BACKEND_CHOICES } from './backend.js';
 import { registerClassifierCommands } from './classifier.js';
+import { registerDecodeCommand } from './decode.js';
+import { registerEncodeCommand } from './encode.js';
+import { registerGuideCommand } from './guide.js';
 import { infoCommand } from './info.js';
+import { registerLatentTreeCommand } from './latentTree.js';
 import { makeOutput } from './output.js';
 import { parseChoice, parseInteger, parseNumber } from './parse.js';
 import { reconstructCommand } from './reconstruct.js';
 import { sampleCommand } from './sample.js';
 import { toy2dCommand } from './toy2d.js';
+import { registerTreeCommand } from './tree.js';
 import { trainCommand } from './train.js';
 
 function backendOption(): Option {
@@ -140,6 +145,11 @@ export function buildProgram(): Command {
     );
 
   registerClassifierCommands(program, backendOption, jsonOption);
+  registerEncodeCommand(program, backendOption, jsonOption);
+  registerDecodeCommand(program, backendOption, jsonOption);
+  registerLatentTreeCommand(program, backendOption, jsonOption);
+  registerTreeCommand(program, backendOption, jsonOption);
+  registerGuideCommand(program, backendOption, jsonOption);
 
   return program;
 }

@@ -35,9 +35,14 @@ export async function jpegAtPsnr(image: ImageData32, targetPsnr: number): Promis
     const jpeg = await sharp(raw, { raw: { width: image.width, height: image.height, channels: image.channels } })
       .jpeg({ quality, chromaSubsampling: '4:4:4' })
       .toBuffer();
-    const decoded = await sharp(jpeg).extractChannel(0).raw().toBuffer({ resolveWithObject: false });
-    const decodedAll = image.channels === 1 ? decoded : await sharp(jpeg).raw().toBuffer();
-    const pixels = Float32Array.from(decodedAll, (v) => v / MAX_8_BIT);
+    const decoded = await sharp(jpeg).raw().toBuffer({ resolveWithObject: true });
+    const pixels = new Float32Array(image.data.length);
+    const stride = decoded.info.channels;
+    for (let p = 0; p < image.height * image.width; p++) {
+      for (let c = 0; c < image.channels; c++) {
+        pixels[p * image.channels + c] = decoded.data[p * stride + Math.min(c, stride - 1)]! / MAX_8_BIT;
+      }
+    }
     return { quality, bytes: jpeg.length, psnr: psnr(quantize(image.data), pixels) };
   };
 

@@ -53,16 +53,20 @@ export interface TreeLayout {
 }
 
 /**
- * Places the nodes of the first `levels` levels: a leaf cell is
- * `imageSide + 2·padding` pixels, and the picture is 3^levels leaf cells
- * wide. Raises DdnError for a picture wider than MAX_TREE_SIDE.
+ * Places the nodes of one level per entry of `ks` (K of each level shown):
+ * a leaf cell is `imageSide + 2·padding` pixels, and the picture is
+ * 3^levels leaf cells wide. Raises DdnError for a picture wider than
+ * MAX_TREE_SIDE.
  */
-export function layoutTree(k: number, levels: number, imageSide: number, padding = 2): TreeLayout {
-  if (!Number.isInteger(k) || k < 2) {
-    throw new DdnError(`tree picture: invalid K ${k}; expected an integer ≥ 2`);
+export function layoutTree(ks: readonly number[], imageSide: number, padding = 2): TreeLayout {
+  const levels = ks.length;
+  if (levels < 1) {
+    throw new DdnError('tree picture: expected at least one level');
   }
-  if (!Number.isInteger(levels) || levels < 1) {
-    throw new DdnError(`tree picture: invalid level count ${levels}; expected an integer ≥ 1`);
+  for (const k of ks) {
+    if (!Number.isInteger(k) || k < 2) {
+      throw new DdnError(`tree picture: invalid K ${k}; expected an integer ≥ 2`);
+    }
   }
   const unit = imageSide + 2 * padding;
   const side = 3 ** levels * unit;
@@ -72,7 +76,6 @@ export function layoutTree(k: number, levels: number, imageSide: number, padding
         `more than ${MAX_TREE_SIDE}; use fewer levels`,
     );
   }
-  const children = Math.min(k, TREE_CHILDREN_SHOWN);
   const tiles: TreeTile[] = [];
 
   const place = (prefix: number[], x: number, y: number, blockSide: number) => {
@@ -82,6 +85,7 @@ export function layoutTree(k: number, levels: number, imageSide: number, padding
     }
     const cell = blockSide / 3;
     tiles.push({ prefix, x: x + cell, y: y + cell, side: cell, leaf: false });
+    const children = Math.min(ks[prefix.length]!, TREE_CHILDREN_SHOWN);
     for (let child = 0; child < children; child++) {
       const [row, column] = RING[child]!;
       place([...prefix, child], x + column * cell, y + row * cell, cell);

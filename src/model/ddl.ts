@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import type { CandidateSet, LevelContext, Sampler, Selection } from '../sampling/sampler.js';
 import { resizeBilinear } from './layers.js';
+import { nodeSquaredDistances } from './nodeDistances.js';
 import type { ParamStore } from './params.js';
 
 export interface DdlOptions {
@@ -118,8 +119,7 @@ export class DiscreteDistributionLayer {
         const distances = tf.tidy(() => {
           // Candidate k minus target equals node output k minus the residual target.
           const residual = base === null ? target : tf.sub(target, base); // [b, h, w, c]
-          const diff = tf.sub(allOutputs(), tf.expandDims(residual, 1)); // [b, K, h, w, c]
-          return tf.mean(tf.square(diff), [2, 3, 4]); // [b, K]
+          return nodeSquaredDistances(nodeFeatures, weights, residual); // [b, K]
         });
         const host = distances.dataSync() as Float32Array;
         distances.dispose();
