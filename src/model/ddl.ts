@@ -118,7 +118,7 @@ export class DiscreteDistributionLayer {
       squaredDistances: (target: tf.Tensor4D) => {
         const distances = tf.tidy(() => {
           // Candidate k minus target equals node output k minus the residual target.
-          const residual = base === null ? target : tf.sub(target, base); // [b, h, w, c]
+          const residual = base === null ? target : (tf.sub(target, base) as tf.Tensor4D); // [b, h, w, c]
           return nodeSquaredDistances(nodeFeatures, weights, residual); // [b, K]
         });
         const host = distances.dataSync() as Float32Array;
