@@ -62,7 +62,7 @@ export function trainClassifier(
   const rng = new Rng(seed);
   const batcher = new Batcher(data, batchSize, rng);
   const variables = classifier.variables();
-  let optimizer = new Adam(variables, { learningRate });
+  let optimizer = makeAdam(variables, learningRate);
   const stepsPerEpoch = Math.ceil(data.count / batchSize);
   const reports: EpochReport[] = [];
 
@@ -113,9 +113,22 @@ export function trainClassifier(
   return reports;
 }
 
+/**
+ * Creates Adam inside a tidy scope. NOTE: Adam's constructor leaves the
+ * zero tensors it copies into its moment variables undisposed; the scope
+ * frees them.
+ */
+function makeAdam(variables: tf.Variable[], learningRate: number): Adam {
+  let optimizer: Adam | undefined;
+  tf.tidy(() => {
+    optimizer = new Adam(variables, { learningRate });
+  });
+  return optimizer as Adam;
+}
+
 /** Replaces `optimizer` by one at `learningRate` that continues from its moments and step count. */
 function lowerLearningRate(optimizer: Adam, variables: tf.Variable[], learningRate: number): Adam {
-  const lowered = new Adam(variables, { learningRate });
+  const lowered = makeAdam(variables, learningRate);
   lowered.step = optimizer.step;
   variables.forEach((_, i) => {
     lowered.firstMoments[i].assign(optimizer.firstMoments[i]);

@@ -27,7 +27,7 @@ export interface EncodeCommandOptions {
   out: string;
   /** 'auto' writes whichever coding is smaller. */
   coding: LatentCoding | 'auto';
-  /** Most images to encode; all when undefined. */
+  /** Maximum number of images to encode; all when undefined. */
   n?: number;
   /** Also measure PNG and same-PSNR JPEG sizes of every image. */
   compare: boolean;
@@ -52,8 +52,8 @@ export async function encodeCommand(o: EncodeCommandOptions, out: Output): Promi
     const content = { weightsSha256: file.weights.sha256, ks, latents: result.latents };
     const packed = writeLatentFile({ ...content, coding: 'packed' });
     const arithmetic = writeLatentFile({ ...content, coding: 'arithmetic' });
-    const coding: LatentCoding =
-      o.coding === 'auto' ? (arithmetic.length < packed.length ? 'arithmetic' : 'packed') : o.coding;
+    const smaller: LatentCoding = arithmetic.length < packed.length ? 'arithmetic' : 'packed';
+    const coding = o.coding === 'auto' ? smaller : o.coding;
     const bytes = coding === 'packed' ? packed : arithmetic;
     await mkdir(dirname(o.out), { recursive: true });
     await writeFile(o.out, bytes);
@@ -107,7 +107,7 @@ async function compareCodecs(
   return { pngBytes: png / n, jpegBytes: jpeg / n, jpegQuality: quality / n, jpegPsnr: jpegPsnr / n };
 }
 
-/** A PNG/JPEG file, a folder of images, or mnist / fashion-mnist (their test split). */
+/** Loads a PNG/JPEG file, a folder of images, or the test split of mnist or fashion-mnist. */
 async function loadImages(input: string, size: number, channels: 1 | 3, limit: number | undefined): Promise<Dataset> {
   const isFile = existsSync(input) && statSync(input).isFile();
   let dataset: Dataset;

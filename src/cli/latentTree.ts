@@ -18,7 +18,7 @@ export interface LatentTreeCommandOptions {
   data: string;
   /** Label budgets: how many labelled training images vote, one run each. */
   labels: number[];
-  /** Most held-out images to classify; all when undefined. */
+  /** Maximum number of held-out images to classify; all when undefined. */
   testImages?: number;
   backend?: BackendName;
 }

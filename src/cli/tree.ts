@@ -31,10 +31,10 @@ export async function treeCommand(o: TreeCommandOptions, out: Output): Promise<v
     const picture = renderTree(layout, (prefix) => nodes.get(prefix.join(','))!);
     await writePng(o.out, picture);
 
-    const shown = model.ks.slice(0, o.levels).map((k) => Math.min(k, 8));
+    const childrenShown = model.ks.slice(0, o.levels).map((k) => Math.min(k, 8));
     const note = model.ks.slice(0, o.levels).some((k) => k > 8) ? ' (first 8 children of each node)' : '';
     out.result(`wrote ${o.out}: ${layout.side}×${layout.side} pixels, ${layout.tiles.length} images over ${o.levels} levels${note}`);
-    out.json({ out: o.out, side: layout.side, images: layout.tiles.length, levels: o.levels, childrenShown: shown });
+    out.json({ out: o.out, side: layout.side, images: layout.tiles.length, levels: o.levels, childrenShown });
   } finally {
     model.dispose();
   }

@@ -49,7 +49,7 @@ class AdaptiveFrequencies {
     return this.counts[symbol]!;
   }
 
-  /** The node whose interval [cumulative, cumulative + count) contains `target`. */
+  /** Finds the node whose interval [cumulative, cumulative + count) contains `target`. */
   find(target: number): number {
     let index = 0;
     let rest = target;

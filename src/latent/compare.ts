@@ -67,7 +67,7 @@ function toBytes(image: ImageData32): Buffer {
   return Buffer.from(Uint8Array.from(image.data, (v) => Math.round(Math.min(1, Math.max(0, v)) * MAX_8_BIT)));
 }
 
-/** The image as the 8-bit values a codec sees, back in [0, 1]. */
+/** Rounds the image to the 8-bit values a codec receives, back in [0, 1]. */
 function quantize(data: Float32Array): Float32Array {
   return Float32Array.from(data, (v) => Math.round(Math.min(1, Math.max(0, v)) * MAX_8_BIT) / MAX_8_BIT);
 }

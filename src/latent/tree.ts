@@ -2,9 +2,9 @@
  * The latent decision tree: every node of the latent tree (a path prefix)
  * counts the class labels of the training images whose latent passes
  * through it. A test image follows its own path and takes the majority
- * class of the deepest node on it that has votes, so a path never seen in
+ * class of the deepest node on it that has votes. So a path never seen in
  * training falls back to its closest voted ancestor, and at worst to the
- * root (the majority class of all labelled images).
+ * root, which has the majority class of all labelled images.
  */
 import { DdnError } from '../errors.js';
 
@@ -59,8 +59,8 @@ export class LatentTreeClassifier {
   }
 
   /**
-   * The majority class of the deepest voted node on the latent's path; ties
-   * go to the smaller class index. Raises DdnError before any fit.
+   * Predicts the majority class of the deepest voted node on the latent's
+   * path. Ties go to the smaller class index. Raises DdnError before any fit.
    */
   predict(latent: ArrayLike<number>): TreePrediction {
     const keys = this.pathKeys(latent);

@@ -97,8 +97,8 @@ export function layoutTree(ks: readonly number[], imageSide: number, padding = 2
 
 /**
  * Draws a layout as an RGB image. `imageOf(prefix)` returns each node's
- * image (any square side; it is resized to its cell), and the root's image
- * is expected to be the mean of the leaves.
+ * image at any square side, and each is resized to its cell. The root's
+ * image is meant to be the mean of the leaves.
  */
 export function renderTree(layout: TreeLayout, imageOf: (prefix: number[]) => ImageData32): ImageData32 {
   const canvas = createImage(layout.side, layout.side, 3);

@@ -75,7 +75,7 @@ export const DEFAULT_OPTIONS = {
   imageChannels: 1,
   k: 64,
   levels: 10,
-  channels: 64,
+  channels: 32,
   chainDropout: 0.05,
   splitPrune: 'tv',
   splitPruneRunnerUp: false,

@@ -74,32 +74,47 @@ export class DiscreteDistributionLayer {
   ): DdlOutput {
     const [batch, height] = features.shape;
     const c = this.imageChannels;
-    const nodeFeatures =
-      this.leakWeights === null ? features : tf.slice(features, [0, 0, 0, 0], [-1, -1, -1, this.nodeChannels]);
     const base =
       this.learningResidual && previous !== null ? resizeBilinear(previous, height) : null;
 
+    // The node weights read the first channels of the features and the leak
+    // weights the rest. Zero rows stand in for the other part, which is
+    // cheaper than slicing the feature map along its last axis.
+    const nodeRows = this.paddedRows(this.nodeWeights, 0, features.shape[3]); // [C, K, c]
+
     // Let the sampler see the candidates (lazily) and pick.
-    const candidates = this.candidateSet(nodeFeatures, base);
+    const candidates = this.candidateSet(features, nodeRows, base);
     const context: LevelContext = { level, k: this.k, size: height, batch };
     const selection = sampler.select(context, candidates);
     const oneHot = tf.oneHot(tf.tensor1d(selection.indices, 'int32'), this.k); // [b, K]
 
-    // Evaluate only the picked node of every image.
-    let picked = pickedOutput(nodeFeatures, this.nodeWeights, oneHot, c); // [b, h, w, c]
-    if (base !== null) picked = tf.add(picked, base);
-    let leak: tf.Tensor4D | null = null;
-    if (this.leakWeights !== null) {
-      const leakFeatures = tf.slice(features, [0, 0, 0, this.nodeChannels], [-1, -1, -1, -1]);
-      leak = pickedOutput(leakFeatures, this.leakWeights, oneHot, c);
-    }
-    return { picked, leak, selection };
+    // Evaluate only the picked node (and leak node) of every image. Two
+    // products beat one product and a split along a last axis of size c.
+    const output = pickedOutput(features, nodeRows, oneHot); // [b, h, w, c]
+    const picked = base === null ? output : (tf.add(output, base) as tf.Tensor4D);
+    if (this.leakWeights === null) return { picked, leak: null, selection };
+    const leakRows = this.paddedRows(this.leakWeights, this.nodeChannels, features.shape[3]); // [C, K, c]
+    return { picked, leak: pickedOutput(features, leakRows, oneHot), selection };
   }
 
-  private candidateSet(nodeFeatures: tf.Tensor4D, base: tf.Tensor4D | null): CandidateSet {
+  /** `weights` [rows, K, c] placed at row `offset` of a zero [channels, K, c]. */
+  private paddedRows(weights: tf.Variable, offset: number, channels: number): tf.Tensor3D {
+    const rows = weights.shape[0] as number;
+    if (offset === 0 && rows === channels) return weights as tf.Tensor3D;
+    return tf.pad(weights as tf.Tensor3D, [
+      [offset, channels - offset - rows],
+      [0, 0],
+      [0, 0],
+    ]);
+  }
+
+  private candidateSet(
+    nodeFeatures: tf.Tensor4D,
+    weights: tf.Tensor3D,
+    base: tf.Tensor4D | null,
+  ): CandidateSet {
     const [batch, height, width, channels] = nodeFeatures.shape;
     const { k, imageChannels: c } = this;
-    const weights = this.nodeWeights;
 
     // All node outputs at once: a 1×1 convolution as a matrix product.
     const allOutputs = (): tf.Tensor5D => {
@@ -131,17 +146,13 @@ export class DiscreteDistributionLayer {
 
 /**
  * Output of the picked node of each image: features [b, h, w, C] times the
- * weight slice weights[:, index_b, :], selected by a one-hot product so that
- * gradients reach only the picked slices. Returns [b, h, w, c].
+ * weight slice weights[:, index_b, :] ([C, K, c'] weights), selected by a
+ * one-hot product so that gradients reach only the picked slices.
+ * Returns [b, h, w, c'].
  */
-function pickedOutput(
-  features: tf.Tensor4D,
-  weights: tf.Variable,
-  oneHot: tf.Tensor,
-  c: number,
-): tf.Tensor4D {
+function pickedOutput(features: tf.Tensor4D, weights: tf.Tensor3D, oneHot: tf.Tensor): tf.Tensor4D {
   const [batch, height, width, channels] = features.shape;
-  const k = weights.shape[1] as number;
+  const [, k, c] = weights.shape;
   const byNode = tf.reshape(tf.transpose(weights, [1, 0, 2]), [k, channels * c]); // [K, C·c]
   const perImage = tf.reshape(tf.matMul(oneHot, byNode), [batch, channels, c]); // [b, C, c]
   const flat = tf.reshape(features, [batch, height * width, channels]); // [b, h·w, C]

@@ -99,18 +99,19 @@ export function resizeArea(x: tf.Tensor4D, size: number): tf.Tensor4D {
 
 /**
  * Adds `extra` [b, h, w, e] into channels [offset, offset + e) of `x`
- * [b, h, w, c] by zero padding, the way a block takes its conditions.
+ * [b, h, w, c], the way a block takes its conditions. A product with a
+ * 0/1 placement matrix does it; zero padding would do the same, but the
+ * gradient of padding is a slice along the last axis, which is slow on the
+ * wasm backend.
  */
 export function addIntoChannels(x: tf.Tensor4D, extra: tf.Tensor4D, offset: number): tf.Tensor4D {
-  const channels = x.shape[3];
-  const width = extra.shape[3];
-  const padded = tf.pad(extra, [
-    [0, 0],
-    [0, 0],
-    [0, 0],
-    [offset, channels - offset - width],
-  ]); // [b, h, w, channels]
-  return tf.add(x, padded);
+  const [batch, height, width, channels] = x.shape;
+  const extraChannels = extra.shape[3];
+  const placement = new Float32Array(extraChannels * channels);
+  for (let i = 0; i < extraChannels; i++) placement[i * channels + offset + i] = 1;
+  const flat = tf.reshape(extra, [batch * height * width, extraChannels]); // [b·h·w, e]
+  const spread = tf.matMul(flat, tf.tensor2d(placement, [extraChannels, channels])); // [b·h·w, c]
+  return tf.add(x, tf.reshape(spread, [batch, height, width, channels]));
 }
 
 /**
