@@ -4,9 +4,10 @@
  *
  * Nodes are one 1×1 convolution from the node channels to K·c channels
  * without bias, stored as [nodeChannels, K, c]. With leak choice the
- * features split in halves: the first half feeds the nodes, the second a
- * parallel set of K leak convolutions of which only the picked one runs; its
- * output conditions the next block and takes part in no distance or loss.
+ * features split in halves. The first half feeds the nodes and the second a
+ * parallel set of K leak convolutions, of which only the picked one runs.
+ * The leak output conditions the next block and takes part in no distance
+ * or loss.
  * With learning residual every candidate is the node output plus the
  * previous level's picked image, resized bilinearly to this layer's side.
  */
@@ -57,7 +58,7 @@ export class DiscreteDistributionLayer {
       : null;
   }
 
-  /** The variables whose slice along axis 1 belongs to one node. */
+  /** Returns the variables whose slice along axis 1 belongs to one node. */
   nodeVariables(): tf.Variable[] {
     return this.leakWeights ? [this.nodeWeights, this.leakWeights] : [this.nodeWeights];
   }

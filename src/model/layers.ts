@@ -99,10 +99,9 @@ export function resizeArea(x: tf.Tensor4D, size: number): tf.Tensor4D {
 
 /**
  * Adds `extra` [b, h, w, e] into channels [offset, offset + e) of `x`
- * [b, h, w, c], the way a block takes its conditions. A product with a
- * 0/1 placement matrix does it; zero padding would do the same, but the
- * gradient of padding is a slice along the last axis, which is slow on the
- * wasm backend.
+ * [b, h, w, c], the way a block takes its conditions. It multiplies by a
+ * 0/1 placement matrix instead of zero padding, because the gradient of
+ * padding is a slice along the last axis, which is slow on the wasm backend.
  */
 export function addIntoChannels(x: tf.Tensor4D, extra: tf.Tensor4D, offset: number): tf.Tensor4D {
   const [batch, height, width, channels] = x.shape;
@@ -115,10 +114,10 @@ export function addIntoChannels(x: tf.Tensor4D, extra: tf.Tensor4D, offset: numb
 }
 
 /**
- * The fixed input features: a sinusoidal embedding of the flattened pixel
- * index (channel 2j uses sin(i / 10000^(2j/c)), channel 2j+1 the cosine),
- * with linear ramps from −1 to 1 along x, y, −x and −y added into the last
- * four channels. Returns [1, size, size, channels].
+ * Builds the fixed input features, [1, size, size, channels]. Channel 2j of
+ * pixel i (the flattened index) is sin(i / 10000^(2j/c)) and channel 2j+1
+ * the cosine. Linear ramps from −1 to 1 along x, y, −x and −y are added into
+ * the last four channels.
  */
 export function positionEmbedding(size: number, channels: number): tf.Tensor4D {
   const data = new Float32Array(size * size * channels);
