@@ -147,8 +147,23 @@ describe('ddn guide', () => {
   });
 
   it.each([
+    ['inpaint', ['--mask-preset', 'center', '--input', 'mnist'], ['psnrHidden', 'baselinePsnrHidden', 'psnrKnown']],
+    ['superres', ['--factor', '8', '--input', 'mnist'], ['psnr', 'consistencyPsnr', 'bilinearPsnr', 'reconstructionPsnr']],
+    ['class', ['--classifier', 'CLASSIFIER', '--judge', 'CLASSIFIER'], ['classHitRate', 'unguidedHitRate']],
+  ])('--eval measures %s', async (task, extra, keys) => {
+    const filled = extra.map((a) => (a === 'CLASSIFIER' ? classifierDir : a));
+    const out = join(root, `eval-${task}.png`);
+    const result = await ddn('guide', '--model', runDir, '--task', task, ...filled, '--eval', '2', '--out', out, '--json', ...BACKEND);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout);
+    for (const key of keys) expect(report[key], key).toBeTypeOf('number');
+    expect(report.secondsPerSample).toBeGreaterThan(0);
+    expect(existsSync(out)).toBe(true);
+  });
+
+  it.each([
     ['colorize on a gray model', ['--task', 'colorize', '--input', 'mnist'], /colorize needs a model that makes RGB images/],
-    ['a class out of range', ['--task', 'class', '--class', '10'], /invalid class 10: the classifier knows classes 0 to 9/],
+    ['a class out of range', ['--task', 'class', '--class', '10'], /invalid class 10: the classifier has classes 0 to 9/],
     ['a mask of the wrong size', ['--task', 'inpaint', '--input', 'mnist', '--mask', 'MASK'], /the mask is 8×8 pixels, the model makes 32×32 images/],
     ['inpaint without a mask', ['--task', 'inpaint', '--input', 'mnist'], /exactly one of --mask/],
     ['a missing input', ['--task', 'superres'], /--input is required for superres/],

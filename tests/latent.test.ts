@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
@@ -15,6 +16,7 @@ import { main } from '../src/cli/main.js';
 import { loadDataset } from '../src/data/load.js';
 import { loadModel, saveModel } from '../src/io/modelDir.js';
 import { readLatentFile } from '../src/latent/format.js';
+import { decodeTreeNodes } from '../src/latent/modelLatents.js';
 import { levelKs, makeConfig } from '../src/model/config.js';
 import { DdnModel } from '../src/model/model.js';
 
@@ -196,6 +198,21 @@ describe('ddn latent-tree', () => {
     const result = await ddn('latent-tree', '--model', recurrenceDir, '--data', 'mnist', '--labels', '16,,x');
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/invalid --labels '16,,x'/);
+  });
+});
+
+describe('decodeTreeNodes', () => {
+  it('decodes every shown node without leaking tensors', async () => {
+    const { model } = await loadModel(recurrenceDir);
+    const before = tf.memory().numTensors;
+    const nodes = decodeTreeNodes(model, 2);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(nodes.size).toBe(1 + 8 + 64);
+    // The root image is the mean of the 64 deepest images.
+    const deepest = [...nodes].filter(([key]) => key.split(',').length === 2).map(([, image]) => image.data);
+    const mean = deepest.reduce((sum, data) => sum + data[20]!, 0) / deepest.length;
+    expect(nodes.get('')!.data[20]).toBeCloseTo(mean, 5);
+    model.dispose();
   });
 });
 

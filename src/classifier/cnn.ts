@@ -186,7 +186,7 @@ export class Classifier {
     return predictions;
   }
 
-  /** The trainable variables in a fixed order. */
+  /** Returns the trainable variables in a fixed order. */
   variables(): tf.Variable[] {
     return this.params.list();
   }

@@ -19,7 +19,7 @@ export const CLASSIFIER_CONFIG_FILE = 'config.json';
 export const CLASSIFIER_WEIGHTS_FILE = 'classifier.safetensors';
 const FORMAT = 'ddn-classifier';
 
-/** What config.json of a classifier folder contains. */
+/** The contents of config.json in a classifier folder. */
 export interface ClassifierFile {
   format: typeof FORMAT;
   config: ClassifierConfig;

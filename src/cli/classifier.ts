@@ -149,7 +149,7 @@ export async function classifierEvalCommand(o: ClassifierEvalCommandOptions, out
 }
 
 /**
- * The training and test images: the fixed test split of mnist and
+ * Loads the training and test images: the fixed test split of mnist and
  * fashion-mnist, or a seeded tenth held out of any other labelled data.
  */
 async function loadSplits(spec: string, seed: number, limit?: number): Promise<{ train: Dataset; test: Dataset }> {

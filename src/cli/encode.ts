@@ -63,6 +63,13 @@ export async function encodeCommand(o: EncodeCommandOptions, out: Output): Promi
     out.result(`latent: ${ks.length} levels, ${bits.toFixed(1)} bits per image (log2 K summed over levels)`);
     out.result(`packed: ${packed.length} bytes; arithmetic-coded: ${arithmetic.length} bytes; wrote ${coding} to ${o.out}`);
 
+    const entropies = levelEntropies(result.latents, ks);
+    const entropy = entropies.reduce((sum, bits) => sum + bits, 0);
+    out.result(
+      `node frequencies: ${entropy.toFixed(2)} bits of entropy per image ` +
+        `(per level: ${entropies.map((bits) => bits.toFixed(2)).join(', ')})`,
+    );
+
     let comparison: Record<string, number> | undefined;
     if (o.compare) {
       comparison = await compareCodecs(toImages(data.images, n, imageSize, imageChannels), psnrs);
@@ -80,11 +87,25 @@ export async function encodeCommand(o: EncodeCommandOptions, out: Output): Promi
       bytes: bytes.length,
       packedBytes: packed.length,
       arithmeticBytes: arithmetic.length,
+      levelEntropyBits: entropies,
       ...(comparison === undefined ? {} : { comparison }),
     });
   } finally {
     model.dispose();
   }
+}
+
+/** Computes the empirical entropy in bits of each level's node frequencies, [L]. */
+function levelEntropies(latents: Int32Array[], ks: number[]): number[] {
+  return ks.map((k, level) => {
+    const counts = new Float64Array(k);
+    for (const latent of latents) counts[latent[level]!]!++;
+    let bits = 0;
+    for (const count of counts) {
+      if (count > 0) bits -= (count / latents.length) * Math.log2(count / latents.length);
+    }
+    return bits;
+  });
 }
 
 /** Mean bytes per image of PNG and of JPEG at each image's reconstruction PSNR. */

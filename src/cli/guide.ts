@@ -1,8 +1,8 @@
 /**
  * `ddn guide`: zero-shot conditional generation from the command line. The
  * input is a clean image that the command degrades into the condition
- * (downsampled, gray, masked, noisy or few-bit), unless `--degraded` says it
- * is the condition already. Writes the condition beside n results and
+ * (downsampled, gray, masked, noisy or few-bit), unless `--degraded` marks
+ * it as the condition already. Writes the condition beside n results and
  * reports how well they meet it.
  */
 import { existsSync, statSync } from 'node:fs';
@@ -20,18 +20,14 @@ import { readImage, writePng } from '../image/codec.js';
 import type { ImageData32 } from '../image/types.js';
 import { loadModel } from '../io/modelDir.js';
 import type { ModelConfig } from '../model/config.js';
+import { addNoise, downsampleImages, hidePixels, quantizeImages, repeatPixels, toGray } from '../sampling/degrade.js';
 import {
-  addNoise,
-  downsampleImages,
-  hiddenRegion,
-  hidePixels,
-  hitRate,
-  meanPsnr,
-  quantizeImages,
-  regionPsnr,
-  repeatPixels,
-  toGray,
-} from '../sampling/degrade.js';
+  type GuideFigures,
+  evaluateClassGuidance,
+  evaluateInpainting,
+  evaluateSuperResolution,
+  measureGuidance,
+} from '../sampling/evaluate.js';
 import { GUIDE_TASKS, type GuideCondition, type GuideTask, type GuideTerm, guidedSample } from '../sampling/guide.js';
 import { MASK_PRESETS, type MaskPreset, presetMask, readMaskPng } from '../sampling/masks.js';
 import { toImages } from '../train/artifacts.js';
@@ -61,6 +57,7 @@ export interface GuideCommandOptions {
   n: number;
   seed: number;
   columns?: number;
+  eval?: number;
   backend?: BackendName;
 }
 
@@ -89,6 +86,7 @@ export function registerGuideCommand(program: Command, backendOption: () => Opti
     .option('--n <n>', 'number of samples', parseInteger('n', 1, 100000), 8)
     .option('--seed <n>', 'fixes the draws and the added noise', parseInteger('seed', 0, 2 ** 31 - 1), 0)
     .option('--columns <n>', 'grid columns (default: condition and samples in one row up to 9)', parseInteger('columns', 1, 1000))
+    .option('--eval <n>', 'measure inpaint or superres on the first n test images of the dataset --input, or class guidance with n samples per class judged by --judge; the grid shows up to 8 cases', parseInteger('eval', 1, 100000))
     .addOption(backendOption())
     .addOption(jsonOption())
     .action(async (opts) =>
@@ -118,6 +116,10 @@ interface Input {
 }
 
 export async function guideCommand(o: GuideCommandOptions, out: Output): Promise<void> {
+  if (o.eval !== undefined) {
+    await guideEvalCommand(o, o.eval, out);
+    return;
+  }
   const tasks = [{ task: o.task, weight: o.weight }, ...parseAlso(o.also)];
   const seen = new Set<GuideTask>();
   for (const { task } of tasks) {
@@ -147,12 +149,15 @@ export async function guideCommand(o: GuideCommandOptions, out: Output): Promise
     if (seen.has('colorize') && channels !== 3) {
       throw new DdnError('colorize needs a model that makes RGB images, but this model makes gray images');
     }
-    const input = o.input === undefined ? null : await readInput(o.input, o.index, o.task, o, config);
-    const mask = !seen.has('inpaint')
-      ? null
-      : o.mask !== undefined
-        ? await readMaskPng(o.mask, size)
-        : presetMask(o.maskPreset as MaskPreset, size);
+    // The input serves the one image task when --degraded is given.
+    const imageTask = tasks.find((t) => t.task !== 'class')?.task ?? o.task;
+    const input = o.input === undefined ? null : await readInput(o.input, o.index, imageTask, o, config);
+    let mask: Float32Array | null = null;
+    if (o.mask !== undefined && seen.has('inpaint')) {
+      mask = await readMaskPng(o.mask, size);
+    } else if (o.maskPreset !== undefined && seen.has('inpaint')) {
+      mask = presetMask(o.maskPreset, size);
+    }
     let classifier: Classifier | null = null;
     if (seen.has('class')) {
       classifier = (await loadClassifier(o.classifier as string)).classifier;
@@ -162,14 +167,18 @@ export async function guideCommand(o: GuideCommandOptions, out: Output): Promise
     // Conditions and the pictures that show them.
     const rng = new Rng(o.seed);
     const terms: GuideTerm[] = [];
-    const shown: ImageData32[] = [];
-    const built = tasks.map(({ task, weight }) => {
-      const made = makeCondition(task, input, { mask, classifier, rng, options: o, config });
-      terms.push({ condition: made.condition, weight });
-      if (made.display !== null) shown.push({ data: made.display, height: size, width: size, channels: made.displayChannels });
-      return { task, weight, condition: made.condition };
-    });
-    if (shown.length === 0) shown.push({ data: new Float32Array(size * size).fill(0.5), height: size, width: size, channels: 1 });
+    const conditionTiles: ImageData32[] = [];
+    for (const { task, weight } of tasks) {
+      const prepared = makeCondition(task, input, { mask, classifier, rng, options: o, config });
+      terms.push({ condition: prepared.condition, weight });
+      if (prepared.display !== null) {
+        conditionTiles.push({ data: prepared.display, height: size, width: size, channels: prepared.displayChannels });
+      }
+    }
+    // Class guidance alone has no picture, so a gray tile stands in.
+    if (conditionTiles.length === 0) {
+      conditionTiles.push({ data: new Float32Array(size * size).fill(0.5), height: size, width: size, channels: 1 });
+    }
 
     // One pass through the L layers per sample.
     const started = Date.now();
@@ -177,7 +186,7 @@ export async function guideCommand(o: GuideCommandOptions, out: Output): Promise
     const seconds = (Date.now() - started) / 1000;
 
     const results = toImages(images, o.n, size, channels);
-    await writePng(o.out, [...shown, ...results], { columns: o.columns ?? Math.min(9, shown.length + o.n) });
+    await writePng(o.out, [...conditionTiles, ...results], { columns: o.columns ?? Math.min(9, conditionTiles.length + o.n) });
 
     // Figures of every condition.
     let judge = classifier;
@@ -185,13 +194,14 @@ export async function guideCommand(o: GuideCommandOptions, out: Output): Promise
       judge = (await loadClassifier(o.judge)).classifier;
       classifiers.push(judge);
     }
-    const figures = built.map(({ task, weight, condition }) => ({
-      task,
+    const clean = input?.clean === true ? input.image : null;
+    const figures = terms.map(({ condition, weight }) => ({
+      task: condition.task,
       weight,
-      ...measure(condition, images, o.n, config, input?.clean === true ? input.image : null, mask, judge),
+      ...measureGuidance(condition, images, o.n, config, clean, mask, judge),
     }));
     const main = figures[0];
-    out.result(`wrote ${o.out}: the condition${shown.length > 1 ? 's' : ''}, then ${o.n} samples (top-${o.topk}, seed ${o.seed})`);
+    out.result(`wrote ${o.out}: the condition${conditionTiles.length > 1 ? 's' : ''}, then ${o.n} samples (top-${o.topk}, seed ${o.seed})`);
     for (const f of figures) out.result(`  ${describeFigures(f)}`);
     out.result(`${((seconds / o.n) * 1000).toFixed(1)} ms per guided sample (${model.levels} layers, one pass, no gradients)`);
     out.json({
@@ -309,67 +319,6 @@ function makeCondition(
   }
 }
 
-/** Figures of one condition for samples [n, S, S, c]. */
-export interface GuideFigures {
-  /** Mean PSNR in dB of the samples against the clean input, when one is given. */
-  psnr?: number;
-  /** Inpainting: PSNR over the hidden pixels only, against the clean input. */
-  psnrHidden?: number;
-  /** PSNR of the degraded samples against the condition (superres, colorize, lowbit, inpaint's known pixels). */
-  consistencyPsnr?: number;
-  /** Class guidance: share of samples the judge classifier puts in the requested class. */
-  classHitRate?: number;
-}
-
-/** Measures how well samples meet one condition. */
-export function measure(
-  condition: GuideCondition,
-  samples: Float32Array,
-  n: number,
-  config: ModelConfig,
-  clean: Float32Array | null,
-  mask: Float32Array | null,
-  judge: Classifier | null,
-): GuideFigures {
-  const { imageSize: size, imageChannels: channels } = config;
-  const figures: GuideFigures = {};
-  const repeat = (image: Float32Array) => {
-    const all = new Float32Array(image.length * n);
-    for (let i = 0; i < n; i++) all.set(image, i * image.length);
-    return all;
-  };
-  if (clean !== null && condition.task !== 'class') {
-    figures.psnr = meanPsnr(samples, repeat(clean), n);
-  }
-  switch (condition.task) {
-    case 'superres': {
-      const low = downsampleImages(samples, n, size, channels, condition.factor);
-      figures.consistencyPsnr = meanPsnr(low, repeat(condition.images), n);
-      break;
-    }
-    case 'colorize':
-      figures.consistencyPsnr = meanPsnr(toGray(samples), repeat(condition.images), n);
-      break;
-    case 'lowbit':
-      figures.consistencyPsnr = meanPsnr(quantizeImages(samples, condition.bits), repeat(condition.images), n);
-      break;
-    case 'inpaint': {
-      const known = mask as Float32Array;
-      figures.consistencyPsnr = regionPsnr(samples, repeat(condition.images), n, known, channels);
-      if (clean !== null) figures.psnrHidden = regionPsnr(samples, repeat(clean), n, hiddenRegion(known), channels);
-      break;
-    }
-    case 'class':
-      if (judge !== null) {
-        figures.classHitRate = hitRate(judge.predict(samples), condition.label as number);
-      }
-      break;
-    default:
-      break;
-  }
-  return figures;
-}
-
 function describeFigures(f: GuideFigures & { task: string; weight: number }): string {
   const parts: string[] = [];
   if (f.psnr !== undefined) parts.push(`PSNR ${f.psnr.toFixed(2)} dB against the input`);
@@ -377,4 +326,102 @@ function describeFigures(f: GuideFigures & { task: string; weight: number }): st
   if (f.consistencyPsnr !== undefined) parts.push(`consistency ${f.consistencyPsnr.toFixed(2)} dB`);
   if (f.classHitRate !== undefined) parts.push(`class hit rate ${(f.classHitRate * 100).toFixed(1)}%`);
   return `${f.task} (weight ${f.weight}): ${parts.length === 0 ? 'no figures without a clean input' : parts.join(', ')}`;
+}
+
+/** Cases shown per row of an evaluation grid. */
+const EVAL_GRID_COLUMNS = 8;
+
+/**
+ * `ddn guide --eval N`: one guided sample per held-out image (inpaint,
+ * superres) or N samples per class (class), with mean figures and a grid.
+ */
+async function guideEvalCommand(o: GuideCommandOptions, count: number, out: Output): Promise<void> {
+  if (!['inpaint', 'superres', 'class'].includes(o.task)) {
+    throw new DdnError(`--eval measures inpaint, superres and class, not ${o.task}`);
+  }
+  if (o.also.length > 0) {
+    throw new DdnError('--eval measures one task; leave out --also');
+  }
+  if (o.task === 'inpaint' && (o.mask === undefined) === (o.maskPreset === undefined)) {
+    throw new DdnError('inpaint needs exactly one of --mask FILE.png and --mask-preset NAME');
+  }
+  if (o.task === 'class' && (o.classifier === undefined || o.judge === undefined)) {
+    throw new DdnError('--eval with class guidance needs --classifier DIR to guide and a separately trained --judge DIR to score');
+  }
+  if (o.task !== 'class' && o.input === undefined) {
+    throw new DdnError(`--eval with ${o.task} needs --input mnist, fashion-mnist or a folder of images`);
+  }
+
+  const backend = await startBackend(o.backend, out);
+  const { model } = await loadModel(o.model);
+  const classifiers: Classifier[] = [];
+  try {
+    const { imageSize: size, imageChannels: channels } = model.config;
+    const settings = { topK: o.topk, seed: o.seed };
+    const shownCount = Math.min(EVAL_GRID_COLUMNS, count);
+    const show = (images: Float32Array, first: number, shown: number, c: 1 | 3 = channels) =>
+      toImages(images.subarray(first * size * size * c, (first + shown) * size * size * c), shown, size, c);
+    let rows: ImageData32[][];
+    let figures: object;
+
+    if (o.task === 'class') {
+      const guide = (await loadClassifier(o.classifier as string)).classifier;
+      classifiers.push(guide);
+      const judge = (await loadClassifier(o.judge as string)).classifier;
+      classifiers.push(judge);
+      const result = evaluateClassGuidance(model, guide, judge, count, settings);
+      figures = result.figures;
+      rows = result.figures.perClass.map((_, c) => show(result.samples, c * count, shownCount));
+      out.result(
+        `class guidance, ${count} samples per class: hit rate ${(result.figures.classHitRate * 100).toFixed(1)}% ` +
+          `(unguided ${(result.figures.unguidedHitRate * 100).toFixed(1)}%) under the judge ${o.judge}`,
+      );
+      out.result(`  per class: ${result.figures.perClass.map((r, c) => `${c}: ${(r * 100).toFixed(0)}%`).join(', ')}`);
+    } else {
+      const spec = o.input as string;
+      const split = spec === 'mnist' || spec === 'fashion-mnist' ? 'test' : 'all';
+      const data = await loadDataset(spec, { split, imageSize: size, limit: count });
+      if (data.channels !== channels) {
+        throw new DdnError(`${spec}: images have ${data.channels} channel(s), the model makes ${channels}`);
+      }
+      const clean = { images: data.images, count: data.count };
+      if (o.task === 'inpaint') {
+        const mask = o.mask !== undefined ? await readMaskPng(o.mask, size) : presetMask(o.maskPreset as MaskPreset, size);
+        const result = evaluateInpainting(model, clean, mask, settings);
+        figures = result.figures;
+        rows = [
+          show(hidePixels(data.images, mask, channels), 0, shownCount),
+          show(result.baseline, 0, shownCount),
+          show(result.samples, 0, shownCount),
+          show(data.images, 0, shownCount),
+        ];
+        out.result(
+          `inpainting ${data.count} images of ${data.name}: hidden-region PSNR ${result.figures.psnrHidden.toFixed(2)} dB ` +
+            `guided, ${result.figures.baselinePsnrHidden.toFixed(2)} dB plain reconstruction of the visible part`,
+        );
+      } else {
+        const result = evaluateSuperResolution(model, clean, o.factor, settings);
+        figures = result.figures;
+        const low = size / o.factor;
+        rows = [
+          show(repeatPixels(result.lowRes, data.count, low, channels, o.factor), 0, shownCount),
+          show(result.samples, 0, shownCount),
+          show(data.images, 0, shownCount),
+        ];
+        out.result(
+          `super-resolution ×${o.factor} of ${data.count} images of ${data.name}: PSNR ${result.figures.psnr.toFixed(2)} dB ` +
+            `(bilinear ${result.figures.bilinearPsnr.toFixed(2)} dB, plain reconstruction ${result.figures.reconstructionPsnr.toFixed(2)} dB), ` +
+            `consistency ${result.figures.consistencyPsnr.toFixed(2)} dB`,
+        );
+      }
+    }
+
+    await writePng(o.out, rows.flat(), { columns: shownCount });
+    const seconds = (figures as { secondsPerSample: number }).secondsPerSample;
+    out.result(`${(seconds * 1000).toFixed(1)} ms per guided sample; wrote ${o.out}`);
+    out.json({ task: o.task, topK: o.topk, seed: o.seed, out: o.out, ...figures, backend: backend.name });
+  } finally {
+    for (const c of classifiers) c.dispose();
+    model.dispose();
+  }
 }

@@ -4,6 +4,8 @@ import { loadDataset } from '../data/load.js';
 import { Rng } from '../data/rng.js';
 import { loadModel } from '../io/modelDir.js';
 import { bitsPerImage, levelSizes } from '../model/config.js';
+import type { DdnModel } from '../model/model.js';
+import { conditionOf } from '../train/artifacts.js';
 import { startBackend } from './backend.js';
 import type { Output } from './output.js';
 
@@ -59,15 +61,13 @@ export async function infoCommand(o: InfoCommandOptions, out: Output): Promise<v
           imageSize: config.imageSize,
           limit: o.usageImages,
         });
-        latents = model.reconstruct(data.images).latents;
+        latents = model.reconstruct(data.images, 64, conditionOf(model, data.images, data.labels)).latents;
         what = `reconstructions of ${data.count} ${data.name} images`;
       } catch {
-        latents = model.sample(o.usageImages, new Rng(0)).latents;
-        what = `${o.usageImages} random samples`;
+        ({ latents, what } = randomLatents(model, o.usageImages));
       }
     } else {
-      latents = model.sample(o.usageImages, new Rng(0)).latents;
-      what = `${o.usageImages} random samples`;
+      ({ latents, what } = randomLatents(model, o.usageImages));
     }
     usage = nodeUsage(latents, ks);
     out.result(`node usage per level over ${what} (share of the least and most used node, 1/K is even):`);
@@ -92,6 +92,16 @@ export async function infoCommand(o: InfoCommandOptions, out: Output): Promise<v
     config,
   });
   model.dispose();
+}
+
+/** Latents of random samples; a class model gets random classes, an image-conditioned model none. */
+function randomLatents(model: DdnModel, n: number): { latents: Int32Array[]; what: string } {
+  const { condition, classCount } = model.config;
+  if (condition !== 'none' && condition !== 'class') return { latents: [], what: 'no images' };
+  const rng = new Rng(0);
+  const labels = condition === 'class' ? Int32Array.from({ length: n }, () => rng.int(classCount)) : undefined;
+  const latents = model.sample(n, rng, 64, labels === undefined ? undefined : { labels }).latents;
+  return { latents, what: `${n} random samples` };
 }
 
 export function nodeUsage(latents: Int32Array[], ks: number[]): NodeUsage[] {

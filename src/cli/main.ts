@@ -10,6 +10,7 @@ import { BACKEND_CHOICES } from './backend.js';
 import { registerClassifierCommands } from './classifier.js';
 import { registerDecodeCommand } from './decode.js';
 import { registerEncodeCommand } from './encode.js';
+import { registerExportCommand } from './export.js';
 import { registerGuideCommand } from './guide.js';
 import { infoCommand } from './info.js';
 import { registerLatentTreeCommand } from './latentTree.js';
@@ -56,9 +57,11 @@ export function buildProgram(): Command {
     .option('--runner-up', 'hand a pruned node\'s count to its runner-up nodes', false)
     .option('--no-learning-residual', 'regress images instead of residuals (ablation)')
     .option('--no-leak-choice', 'drop the leak-choice condition (ablation)')
+    .addOption(new Option('--condition <kind>', 'train a conditional model: class (labels), edges, gray or lowres (images made from each target)').argParser(parseChoice('condition', ['none', 'class', 'edges', 'gray', 'lowres'] as const)).default('none'))
     .option('--seed <n>', 'fixes weights, data order and random picks', parseInteger('seed', 0, 2 ** 31 - 1), 0)
     .option('--resume', 'continue the run checkpointed in --out', false)
     .option('--snapshot-minutes <x>', 'minutes between pictures and checkpoints', parseNumber('snapshot-minutes', 0, 1e6, { minInclusive: false }), 3)
+    .option('--keep <n>', 'step-named checkpoints to keep besides the latest and the best (0 keeps none)', parseInteger('keep', 0, 1_000_000), 3)
     .option('--no-progress', 'no progress bar')
     .addOption(backendOption())
     .action(async (opts) => {
@@ -83,6 +86,9 @@ export function buildProgram(): Command {
     .option('--n <n>', 'number of images', parseInteger('n', 1, 100000), 64)
     .option('--seed <n>', 'random seed', parseInteger('seed', 0, 2 ** 31 - 1), 0)
     .option('--columns <n>', 'grid columns (default: square)', parseInteger('columns', 1, 1000))
+    .option('--class <n>', 'class-conditional model: make every image of this class (default: one row per class)', parseInteger('class', 0, 100000))
+    .option('--condition-image <png>', 'image-conditional model: the condition itself (an edge map, a gray image or a low-resolution image)')
+    .option('--condition-from <png>', 'image-conditional model: an image to make the condition from (its edges, gray copy or low-resolution copy)')
     .addOption(backendOption())
     .addOption(jsonOption())
     .action(async (opts) => sampleCommand(opts, makeOutput(Boolean(opts.json))));
@@ -150,6 +156,7 @@ export function buildProgram(): Command {
   registerLatentTreeCommand(program, backendOption, jsonOption);
   registerTreeCommand(program, backendOption, jsonOption);
   registerGuideCommand(program, backendOption, jsonOption);
+  registerExportCommand(program, backendOption, jsonOption);
 
   return program;
 }
@@ -167,6 +174,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (error instanceof DdnError) {
       process.stderr.write(`ddn: error: ${error.message}\n`);
+      // DDN_DEBUG=1 shows where a user error was raised.
+      if (process.env.DDN_DEBUG) process.stderr.write(`${error.stack ?? ''}\n`);
       return 1;
     }
     const err = error as NodeJS.ErrnoException;

@@ -29,7 +29,16 @@ export async function reconstructCommand(o: ReconstructCommandOptions, out: Outp
   const length = imageSize * imageSize * imageChannels;
   const n = Math.min(o.n, targets.count);
 
-  const rec = await writeReconstructionGrid(model, targets.images.subarray(0, n * length), n, o.out);
+  if (model.config.condition === 'class' && targets.labels === undefined) {
+    throw new DdnError(`${o.input}: a class-conditional model needs labelled images (mnist, fashion-mnist or class folders)`);
+  }
+  const rec = await writeReconstructionGrid(
+    model,
+    targets.images.subarray(0, n * length),
+    n,
+    o.out,
+    targets.labels,
+  );
   const bits = bitsPerImage(model.config);
   out.result(`reconstructed ${n} images from ${targets.name}: mean PSNR ${rec.psnr.toFixed(2)} dB`);
   out.result(`each latent is ${model.levels} integers, ${bits.toFixed(1)} bits per image`);

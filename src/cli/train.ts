@@ -1,18 +1,26 @@
 /**
  * `ddn train`: trains a model on a dataset, with a progress bar, pictures and
  * a checkpoint every few minutes, and a clean save on Ctrl-C.
+ *
+ * Every snapshot writes the checkpoint first, then the model folder, then
+ * the pictures, each file atomically, so a kill at any moment leaves the
+ * last complete checkpoint. SIGINT or SIGTERM finishes the current step,
+ * saves and exits 0. A non-finite loss stops without saving, so the last
+ * checkpoint keeps the last good weights.
  */
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import * as tf from '@tensorflow/tfjs-core';
 import { SingleBar } from 'cli-progress';
 
 import type { BackendName } from '../backend/select.js';
 import { loadDataset } from '../data/load.js';
 import type { Dataset } from '../data/types.js';
 import { DdnError } from '../errors.js';
-import { CHECKPOINT_FILE } from '../io/checkpoint.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { CHECKPOINT_FILE, removeStaleTemporaryFiles } from '../io/checkpoint.js';
 import { CONFIG_FILE, saveModel } from '../io/modelDir.js';
 import { type ModelOptions, bitsPerImage, makeConfig } from '../model/config.js';
 import {
@@ -41,6 +49,8 @@ export interface TrainCommandOptions extends ModelOptions {
   minutes?: number;
   /** Minutes between pictures and checkpoints. */
   snapshotMinutes: number;
+  /** Step-named checkpoints kept besides the latest and the best; 0 keeps none. */
+  keep: number;
   backend?: BackendName;
   progress: boolean;
 }
@@ -65,7 +75,12 @@ export async function trainCommand(o: TrainCommandOptions, out: Output): Promise
   const run = o.resume
     ? await TrainingRun.resume(o.out, dataset)
     : TrainingRun.create(
-        makeConfig({ ...o, imageSize: dataset.height, imageChannels: dataset.channels }),
+        makeConfig({
+          ...o,
+          imageSize: dataset.height,
+          imageChannels: dataset.channels,
+          classCount: o.condition === 'class' ? datasetClassCount(dataset) : 0,
+        }),
         dataset,
         { batchSize: o.batch, learningRate: o.lr, seed: o.seed },
       );
@@ -75,10 +90,13 @@ export async function trainCommand(o: TrainCommandOptions, out: Output): Promise
       `${run.model.params.count().toLocaleString('en-US')} parameters, ${bitsPerImage(config).toFixed(0)} bits per image` +
       (o.resume ? `, resumed at step ${run.step}` : ''),
   );
+  if (run.resumedFrom !== undefined) noteResumeDifferences(run, o, out);
   await mkdir(o.out, { recursive: true });
+  const removed = await removeStaleTemporaryFiles(o.out);
+  if (removed.length > 0) out.note(`removed ${removed.length} temporary file(s) left by a killed run`);
   // Steps logged after the checkpoint are trained again, so their lines go.
   const log = o.resume ? (await readLog(join(o.out, LOG_FILE))).filter((e) => e.step <= run.step) : [];
-  await writeFile(join(o.out, LOG_FILE), log.map((e) => `${JSON.stringify(e)}\n`).join(''));
+  await writeFileAtomic(join(o.out, LOG_FILE), log.map((e) => `${JSON.stringify(e)}\n`).join(''));
 
   // Ctrl-C or a termination request: finish the step, save, exit cleanly.
   let stopSignal: string | null = null;
@@ -91,7 +109,11 @@ export async function trainCommand(o: TrainCommandOptions, out: Output): Promise
 
   const started = Date.now();
   const seconds = () => (Date.now() - started) / 1000;
+  let savedStep: number | null = o.resume ? run.step : null;
   const snapshot = async () => {
+    // The checkpoint first: it is what --resume needs, and saving it
+    // checks that no weight is NaN or infinite.
+    const saved = await run.saveCheckpoint(o.out, seconds(), { keep: o.keep, loss: recentMeanLoss(log) });
     await saveModel(run.model, o.out, {
       data: dataset.name,
       steps: run.step,
@@ -99,9 +121,14 @@ export async function trainCommand(o: TrainCommandOptions, out: Output): Promise
       seconds: run.secondsBefore + seconds(),
       backend: backend.name,
     });
-    await run.saveCheckpoint(o.out, seconds());
+    savedStep = run.step;
+    if (bar === null) {
+      out.note(`checkpoint: step ${run.step} saved to ${saved.path}${saved.best ? ' (best loss so far)' : ''}`);
+    }
+    bar?.update({ saved: run.step });
+
     const paths = artifactPaths(o.out);
-    await writeSampleGrid(run.model, paths.samples, 64, 0);
+    await writeSampleGrid(run.model, paths.samples, 64, 0, heldOut);
     const shown = Math.min(32, heldOut.count);
     const length = heldOut.height * heldOut.width * heldOut.channels;
     const rec = await writeReconstructionGrid(
@@ -109,6 +136,7 @@ export async function trainCommand(o: TrainCommandOptions, out: Output): Promise
       heldOut.images.subarray(0, shown * length),
       shown,
       paths.reconstructions,
+      heldOut.labels,
     );
     await writeLossCurve(log, o.out);
     return rec.psnr;
@@ -118,13 +146,14 @@ export async function trainCommand(o: TrainCommandOptions, out: Output): Promise
   const bar = o.progress
     ? new SingleBar({
         format:
-          'train |{bar}| {value}/{total} steps | loss {loss} | splits {splits} | {speed} img/s | ETA {eta_formatted}',
+          'train |{bar}| {value}/{total} steps | loss {loss} | splits {splits} | {speed} img/s | ' +
+          'saved step {saved} | ETA {eta_formatted}',
         stream: process.stderr,
         hideCursor: true,
         etaBuffer: 50,
       })
     : null;
-  bar?.start(totalSteps, run.step, { loss: '-', splits: run.splitCount, speed: '-' });
+  bar?.start(totalSteps, run.step, { loss: '-', splits: run.splitCount, speed: '-', saved: savedStep ?? '-' });
 
   let lastSnapshot = Date.now();
   let lastPsnr = NaN;
@@ -144,8 +173,13 @@ export async function trainCommand(o: TrainCommandOptions, out: Output): Promise
         result = run.trainOneStep();
       } catch (error) {
         if (error instanceof NonFiniteLossError) {
+          // Nothing is saved here, so the last checkpoint keeps good weights.
+          const kept =
+            savedStep === null
+              ? 'no checkpoint was saved yet'
+              : `the checkpoint of step ${savedStep} in ${o.out} is kept`;
           throw new DdnError(
-            `training stopped at step ${run.step + 1}: ${error.message}; the last checkpoint in ${o.out} is kept (try a lower --lr)`,
+            `training stopped at step ${run.step + 1}: ${error.message}; ${kept} (try a lower --lr)`,
           );
         }
         throw error;
@@ -178,15 +212,53 @@ export async function trainCommand(o: TrainCommandOptions, out: Output): Promise
     process.off('SIGTERM', onSignal);
   }
 
-  const last = log.slice(-50);
-  const meanLoss = last.reduce((s, e) => s + e.loss, 0) / Math.max(1, last.length);
-  out.result(
-    `${stopReason} at step ${run.step}: loss ${meanLoss.toFixed(4)} (mean of the last ${last.length} steps), ` +
-      `held-out reconstruction PSNR ${lastPsnr.toFixed(2)} dB, ${run.splitCount} splits, ` +
-      `${((run.secondsBefore + seconds()) / 60).toFixed(1)} min`,
-  );
-  out.result(`saved the model, checkpoint, samples.png, reconstructions.png and loss.svg in ${o.out}`);
+  const minutes = ((run.secondsBefore + seconds()) / 60).toFixed(1);
+  if (stopSignal !== null) {
+    // One line, so a script that sends the signal can read where it went.
+    out.result(
+      `${stopReason} at step ${run.step}: saved the checkpoint and model in ${o.out} ` +
+        `(${minutes} min); continue with --resume`,
+    );
+  } else {
+    const last = log.slice(-50);
+    out.result(
+      `${stopReason} at step ${run.step}: loss ${recentMeanLoss(log).toFixed(4)} ` +
+        `(mean of the last ${last.length} steps), held-out reconstruction PSNR ` +
+        `${lastPsnr.toFixed(2)} dB, ${run.splitCount} splits, ${minutes} min`,
+    );
+    out.result(`saved the model, checkpoint, samples.png, reconstructions.png and loss.svg in ${o.out}`);
+  }
   run.dispose();
+}
+
+/** Mean loss of the last 50 logged steps; NaN when nothing is logged. */
+function recentMeanLoss(log: LogEntry[]): number {
+  const last = log.slice(-50);
+  return last.reduce((sum, e) => sum + e.loss, 0) / last.length;
+}
+
+/**
+ * Notes where a resumed run differs from what the options ask for: the
+ * saved batch, learning rate and seed win, and another backend continues
+ * with slightly different losses.
+ */
+function noteResumeDifferences(run: TrainingRun, o: TrainCommandOptions, out: Output): void {
+  const saved = run.options;
+  if (saved.batchSize !== o.batch || saved.learningRate !== o.lr || saved.seed !== o.seed) {
+    out.note(
+      `note: resuming with the run's own --batch ${saved.batchSize}, --lr ${saved.learningRate} ` +
+        `and --seed ${saved.seed}; the values given are ignored`,
+    );
+  }
+  // Both names come from tf.getBackend().
+  const savedBackend = run.resumedFrom?.backend;
+  const backend = tf.getBackend();
+  if (savedBackend !== undefined && savedBackend !== backend) {
+    out.note(
+      `note: the run was trained on the ${savedBackend} backend; continuing on ${backend} ` +
+        'gives slightly different losses than an uninterrupted run',
+    );
+  }
 }
 
 /** Seconds between the log entry 20 steps ago and the latest one. */
@@ -218,4 +290,16 @@ async function readLog(path: string): Promise<LogEntry[]> {
     }
   }
   return entries;
+}
+
+/** Classes of a labelled dataset: its class names, else the largest label + 1. */
+function datasetClassCount(dataset: Dataset): number {
+  if (dataset.labels === undefined) {
+    throw new DdnError(
+      `${dataset.name}: --condition class needs labels (mnist, fashion-mnist, an IDX file with its labels file, or one sub-folder per class)`,
+    );
+  }
+  let max = 0;
+  for (const label of dataset.labels) max = Math.max(max, label);
+  return dataset.classNames?.length ?? max + 1;
 }

@@ -1,11 +1,16 @@
 /**
  * A model folder: `config.json` (the model config, the weights file's size
  * and SHA-256, the parameter count) beside `model.safetensors` (one F32
- * tensor per parameter, named as in the parameter store). Both are written
- * atomically, weights first.
+ * tensor per parameter, named as in the parameter store).
+ *
+ * The two files are replaced as a pair. The new weights are first written
+ * to `model.safetensors.pending`, then config.json, then the pending file
+ * is renamed to model.safetensors, each step atomic. A crash between the
+ * second and third steps leaves a config.json whose checksum matches the
+ * pending file, and loadModel reads the weights from there.
  */
 import { existsSync, statSync } from 'node:fs';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
@@ -20,6 +25,7 @@ import { type SafetensorsTensor, readSafetensors, writeSafetensors } from './saf
 
 export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'model.safetensors';
+export const PENDING_WEIGHTS_FILE = 'model.safetensors.pending';
 
 /** What config.json holds. */
 export interface ModelFile {
@@ -45,6 +51,7 @@ export function paramsToRecord(params: ParamStore, prefix = ''): Record<string, 
   return record;
 }
 
+/** Writes config.json and model.safetensors, replacing both as a pair. */
 export async function saveModel(
   model: DdnModel,
   dir: string,
@@ -52,7 +59,8 @@ export async function saveModel(
 ): Promise<void> {
   await mkdir(dir, { recursive: true });
   const weights = writeSafetensors(paramsToRecord(model.params), { format: 'ddn-model' });
-  await writeFileAtomic(join(dir, WEIGHTS_FILE), weights);
+  const pendingPath = join(dir, PENDING_WEIGHTS_FILE);
+  await writeFileAtomic(pendingPath, weights);
   const file: ModelFile = {
     format: 'ddn-model',
     config: model.config,
@@ -61,6 +69,18 @@ export async function saveModel(
     training,
   };
   await writeFileAtomic(join(dir, CONFIG_FILE), `${JSON.stringify(file, null, 2)}\n`);
+  await rename(pendingPath, join(dir, WEIGHTS_FILE));
+  await syncFolderBestEffort(dir);
+}
+
+/**
+ * Flushes the folder entry of the rename. Some platforms (Windows) do not
+ * allow opening a folder for fsync, so a failure is ignored there.
+ */
+async function syncFolderBestEffort(dir: string): Promise<void> {
+  const handle = await open(dir, 'r').catch(() => undefined);
+  await handle?.sync().catch(() => undefined);
+  await handle?.close();
 }
 
 /** Reads and checks config.json of a model folder. */
@@ -85,6 +105,10 @@ export async function readModelFile(dir: string): Promise<ModelFile> {
   if (file.format !== 'ddn-model' || typeof file.weights !== 'object' || file.weights === null) {
     throw new DdnError(`${configPath}: not a DDN model config (expected "format": "ddn-model")`);
   }
+  const { bytes, sha256 } = file.weights as Partial<ModelFile['weights']>;
+  if (!Number.isSafeInteger(bytes) || (bytes as number) < 0 || typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) {
+    throw new DdnError(`${configPath}: invalid "weights" entry: expected a byte count and a SHA-256 in hex`);
+  }
   const config = validateConfig(file.config, configPath);
   return { ...(file as ModelFile), config };
 }
@@ -92,19 +116,7 @@ export async function readModelFile(dir: string): Promise<ModelFile> {
 /** Loads a model folder, checking the weights' size, checksum and shapes. */
 export async function loadModel(dir: string): Promise<{ model: DdnModel; file: ModelFile }> {
   const file = await readModelFile(dir);
-  const weightsPath = join(dir, WEIGHTS_FILE);
-  if (!existsSync(weightsPath)) {
-    throw new DdnError(`${dir}: weights file ${WEIGHTS_FILE} is missing`);
-  }
-  const bytes = await readFile(weightsPath);
-  if (bytes.length !== file.weights.bytes) {
-    throw new DdnError(
-      `${weightsPath}: expected ${file.weights.bytes} bytes, found ${bytes.length} (truncated or replaced)`,
-    );
-  }
-  if (sha256Hex(bytes) !== file.weights.sha256) {
-    throw new DdnError(`${weightsPath}: checksum does not match ${CONFIG_FILE} (the file was altered)`);
-  }
+  const { bytes, path: weightsPath } = await readMatchingWeights(dir, file);
   const model = new DdnModel(file.config);
   try {
     assignRecord(model.params, readSafetensors(bytes, weightsPath).tensors, weightsPath, '');
@@ -113,6 +125,37 @@ export async function loadModel(dir: string): Promise<{ model: DdnModel; file: M
     throw error;
   }
   return { model, file };
+}
+
+/**
+ * Reads the weights whose size and SHA-256 config.json records: those of
+ * model.safetensors, or those of model.safetensors.pending when saveModel
+ * stopped before renaming it. Throws DdnError naming model.safetensors when
+ * neither matches.
+ */
+async function readMatchingWeights(dir: string, file: ModelFile): Promise<{ bytes: Buffer; path: string }> {
+  const { bytes: expectedBytes, sha256 } = file.weights;
+  const matches = (bytes: Buffer) => bytes.length === expectedBytes && sha256Hex(bytes) === sha256;
+  const pendingPath = join(dir, PENDING_WEIGHTS_FILE);
+  if (existsSync(pendingPath)) {
+    const pending = await readFile(pendingPath);
+    if (matches(pending)) return { bytes: pending, path: pendingPath };
+  }
+  const weightsPath = join(dir, WEIGHTS_FILE);
+  if (!existsSync(weightsPath)) {
+    throw new DdnError(`${dir}: weights file ${WEIGHTS_FILE} is missing`);
+  }
+  const bytes = await readFile(weightsPath);
+  if (bytes.length !== expectedBytes) {
+    throw new DdnError(
+      `${weightsPath}: expected ${expectedBytes} bytes as recorded in ${CONFIG_FILE}, ` +
+        `found ${bytes.length} (the file is truncated or was replaced)`,
+    );
+  }
+  if (sha256Hex(bytes) !== sha256) {
+    throw new DdnError(`${weightsPath}: checksum does not match ${CONFIG_FILE} (the file is damaged or was altered)`);
+  }
+  return { bytes, path: weightsPath };
 }
 
 /** Copies the tensors named `prefix + parameter name` into the parameters. */

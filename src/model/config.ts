@@ -8,6 +8,7 @@
  *   latent  → the L picked indices, L·log2(K) bits
  */
 import { DdnError } from '../errors.js';
+import { CONDITION_KINDS, type ConditionKind } from './condition.js';
 
 export type Paradigm = 'single-shot' | 'recurrence';
 
@@ -47,6 +48,10 @@ export interface ModelConfig {
   splitPrune: 'tv' | 'paper' | 'off';
   /** Hand pruned counts to runner-up nodes instead of discarding them. */
   splitPruneRunnerUp: boolean;
+  /** What the model is conditioned on; 'none' for an unconditional model. */
+  condition: ConditionKind;
+  /** Number of classes of a class-conditional model, else 0. */
+  classCount: number;
 }
 
 export const FORMAT_VERSION = 1;
@@ -67,6 +72,8 @@ export interface ModelOptions {
   chainDropout?: number;
   splitPrune?: 'tv' | 'paper' | 'off';
   splitPruneRunnerUp?: boolean;
+  condition?: ConditionKind;
+  classCount?: number;
 }
 
 export const DEFAULT_OPTIONS = {
@@ -79,7 +86,12 @@ export const DEFAULT_OPTIONS = {
   chainDropout: 0.05,
   splitPrune: 'tv',
   splitPruneRunnerUp: false,
+  condition: 'none',
+  classCount: 0,
 } as const;
+
+/** Largest image side, as the --image-size option allows. */
+const MAX_IMAGE_SIZE = 4096;
 
 export function isPowerOfTwo(n: number): boolean {
   return Number.isInteger(n) && n >= 1 && (n & (n - 1)) === 0;
@@ -145,8 +157,8 @@ export function makeConfig(options: ModelOptions = {}): ModelConfig {
   checkInteger('k', o.k, 2);
   checkInteger('levels', o.levels, 1);
   checkInteger('channels', o.channels, 4);
-  if (!isPowerOfTwo(o.imageSize) || o.imageSize < 4) {
-    throw new DdnError(`invalid image size ${o.imageSize}: expected a power of two ≥ 4`);
+  if (!isPowerOfTwo(o.imageSize) || o.imageSize < 4 || o.imageSize > MAX_IMAGE_SIZE) {
+    throw new DdnError(`invalid image size ${o.imageSize}: expected a power of two in [4, ${MAX_IMAGE_SIZE}]`);
   }
   if (o.imageChannels !== 1 && o.imageChannels !== 3) {
     throw new DdnError(`invalid image channels ${o.imageChannels}: expected 1 or 3`);
@@ -157,6 +169,10 @@ export function makeConfig(options: ModelOptions = {}): ModelConfig {
   if (!['tv', 'paper', 'off'].includes(o.splitPrune)) {
     throw new DdnError(`invalid split-prune rule '${o.splitPrune}': expected tv, paper or off`);
   }
+  if (!CONDITION_KINDS.includes(o.condition)) {
+    throw new DdnError(`invalid condition '${o.condition}': expected one of ${CONDITION_KINDS.join(', ')}`);
+  }
+  if (o.condition === 'class') checkInteger('class count', o.classCount, 2);
   const unetDepth = Math.min(3, Math.log2(o.imageSize) - 2);
 
   return {
@@ -179,6 +195,8 @@ export function makeConfig(options: ModelOptions = {}): ModelConfig {
     chainDropout: o.k === 2 && options.chainDropout === undefined ? 0 : o.chainDropout,
     splitPrune: o.splitPrune,
     splitPruneRunnerUp: o.splitPruneRunnerUp,
+    condition: o.condition,
+    classCount: o.condition === 'class' ? o.classCount : 0,
   };
 }
 
@@ -211,18 +229,32 @@ export function validateConfig(value: unknown, source: string): ModelConfig {
   const c = value as Partial<ModelConfig>;
   if (c.formatVersion !== FORMAT_VERSION) {
     throw new DdnError(
-      `${source}: model format version ${String(c.formatVersion)} is not supported (expected ${FORMAT_VERSION})`,
+      `${source}: model format version ${JSON.stringify(c.formatVersion)} is not supported (expected ${FORMAT_VERSION})`,
     );
+  }
+  // Only 'scales' may be an object, so every other field can go into a message.
+  for (const [key, field] of Object.entries(c)) {
+    if (key !== 'scales' && typeof field === 'object' && field !== null) {
+      throw new DdnError(`${source}: invalid '${key}': expected a number, string or boolean`);
+    }
+  }
+  const scales: unknown = c.scales;
+  const isFlatObject = (s: unknown) =>
+    typeof s === 'object' && s !== null && Object.values(s).every((v) => typeof v !== 'object' || v === null);
+  if (!Array.isArray(scales) || !scales.every(isFlatObject)) {
+    throw new DdnError(`${source}: expected 'scales' to be a list of objects of numbers`);
   }
   const rebuilt = makeConfig({
     paradigm: c.paradigm,
     imageSize: c.imageSize,
     imageChannels: c.imageChannels,
-    k: c.paradigm === 'recurrence' ? c.recurrenceK : Math.max(2, ...(c.scales ?? []).map((s) => s.k)),
+    k: c.paradigm === 'recurrence' ? c.recurrenceK : Math.max(2, ...(scales as ScaleConfig[]).map((s) => s.k)),
     levels: c.paradigm === 'recurrence' ? c.recurrenceLevels : 1,
     channels: c.unetChannels,
     chainDropout: c.chainDropout,
     splitPrune: c.splitPrune,
+    condition: c.condition ?? 'none',
+    classCount: c.classCount ?? 0,
   });
   if (c.paradigm === 'single-shot') {
     if (!Array.isArray(c.scales) || c.scales.length === 0) {
@@ -230,7 +262,7 @@ export function validateConfig(value: unknown, source: string): ModelConfig {
     }
     for (const s of c.scales) {
       if (!isPowerOfTwo(s.size) || s.size > rebuilt.imageSize) {
-        throw new DdnError(`${source}: invalid scale size ${s.size}`);
+        throw new DdnError(`${source}: invalid scale size ${JSON.stringify(s.size)}`);
       }
       checkInteger('scale channels', s.channels, 4);
       checkInteger('scale blocks', s.blocks, 1);
@@ -251,7 +283,7 @@ export function validateConfig(value: unknown, source: string): ModelConfig {
 
 function checkInteger(name: string, value: unknown, min: number): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new DdnError(`invalid ${name} ${String(value)}: expected an integer ≥ ${min}`);
+    throw new DdnError(`invalid ${name} ${JSON.stringify(value)}: expected an integer ≥ ${min}`);
   }
 }
 

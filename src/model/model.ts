@@ -7,6 +7,8 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { ArgminSampler, FixedSampler, RandomSampler } from '../sampling/basic.js';
 import type { RandomSource, Sampler } from '../sampling/sampler.js';
+import { DdnError } from '../errors.js';
+import { type ConditionInput, conditionChannels } from './condition.js';
 import { type ModelConfig, levelKs } from './config.js';
 import { resizeBilinear } from './layers.js';
 import type { DdnNetwork } from './network.js';
@@ -20,6 +22,14 @@ export interface GeneratedBatch {
   images: Float32Array;
   /** One latent per image, each [L'] where L' is the number of levels run. */
   latents: Int32Array[];
+}
+
+/** What a conditional model is conditioned on, for `n` images on the host. */
+export interface HostCondition {
+  /** Class per image, [n]. */
+  labels?: Int32Array;
+  /** Condition images, [n, S, S, cc] in [0, 1] (edges, gray or low-resolution copies). */
+  images?: Float32Array;
 }
 
 export class DdnModel {
@@ -53,15 +63,15 @@ export class DdnModel {
   }
 
   /** Makes `n` new images, each level picking uniformly at random. */
-  sample(n: number, rng: RandomSource, batchSize = 64): GeneratedBatch {
-    return this.runBatched(n, batchSize, () => new RandomSampler(rng));
+  sample(n: number, rng: RandomSource, batchSize = 64, condition?: HostCondition): GeneratedBatch {
+    return this.runBatched(n, batchSize, () => new RandomSampler(rng), this.levels, condition);
   }
 
   /**
    * Finds for each image [n, S, S, c] in [0, 1] the latent whose output is
    * closest, level by level, and returns that output.
    */
-  reconstruct(images: Float32Array, batchSize = 64): GeneratedBatch {
+  reconstruct(images: Float32Array, batchSize = 64, condition?: HostCondition): GeneratedBatch {
     const n = images.length / this.imageLength;
     const S = this.config.imageSize;
     const c = this.config.imageChannels;
@@ -75,16 +85,22 @@ export class DdnModel {
           target.dispose();
         },
       });
-    });
+    }, this.levels, condition);
   }
 
   /** Turns latents back into images; with `maxLevels` only the first levels run. */
-  decode(latents: ArrayLike<number>[], maxLevels = this.levels, batchSize = 64): GeneratedBatch {
+  decode(
+    latents: ArrayLike<number>[],
+    maxLevels = this.levels,
+    batchSize = 64,
+    condition?: HostCondition,
+  ): GeneratedBatch {
     return this.runBatched(
       latents.length,
       batchSize,
       (start, count) => new FixedSampler(Array.from(latents).slice(start, start + count)),
       maxLevels,
+      condition,
     );
   }
 
@@ -94,15 +110,18 @@ export class DdnModel {
     batchSize: number,
     makeSampler: (start: number, count: number) => Sampler & { release?: () => void },
     maxLevels = this.levels,
+    condition?: HostCondition,
   ): GeneratedBatch {
+    this.checkCondition(n, condition);
     const images = new Float32Array(n * this.imageLength);
     const latents: Int32Array[] = [];
     for (let start = 0; start < n; start += batchSize) {
       const count = Math.min(batchSize, n - start);
       const sampler = makeSampler(start, count);
+      const batchCondition = this.batchCondition(condition, start, count);
       try {
         const out = tf.tidy(() => {
-          const result = this.network.forward(count, sampler, maxLevels);
+          const result = this.network.forward(count, sampler, maxLevels, batchCondition);
           // Shown at full size even when fewer levels ran.
           const full = resizeBilinear(result.image, this.config.imageSize);
           const pixels = tf.clipByValue(tf.div(tf.add(full, 1), 2), 0, 1); // [b, S, S, c]
@@ -115,9 +134,51 @@ export class DdnModel {
         }
       } finally {
         sampler.release?.();
+        batchCondition?.image?.dispose();
       }
     }
     return { images, latents };
+  }
+
+  /** Checks that a conditional model gets a valid condition for `n` images. */
+  checkCondition(n: number, condition: HostCondition | undefined): void {
+    const { condition: kind, classCount, imageSize, imageChannels } = this.config;
+    if (kind === 'none') return;
+    if (kind === 'class') {
+      const labels = condition?.labels;
+      if (labels === undefined) {
+        throw new DdnError(`this model is class-conditional: give a class in [0, ${classCount})`);
+      }
+      if (labels.length !== n) {
+        throw new DdnError(`expected ${n} class labels, one per image, found ${labels.length}`);
+      }
+      const bad = labels.findIndex((l) => !(l >= 0 && l < classCount));
+      if (bad >= 0) {
+        throw new DdnError(`class ${labels[bad]} is out of range: this model has classes 0 to ${classCount - 1}`);
+      }
+      return;
+    }
+    const length = imageSize * imageSize * conditionChannels(kind, imageChannels);
+    if (condition?.images === undefined) {
+      throw new DdnError(`this model is conditioned on '${kind}' images: give a condition image`);
+    }
+    if (condition.images.length !== n * length) {
+      throw new DdnError(
+        `expected ${n} condition images of ${imageSize}×${imageSize}×${length / imageSize ** 2}, found ${condition.images.length} values`,
+      );
+    }
+  }
+
+  /** The tensors of images [start, start + count) of a host condition. */
+  private batchCondition(condition: HostCondition | undefined, start: number, count: number): ConditionInput | undefined {
+    if (condition === undefined || this.config.condition === 'none') return undefined;
+    if (condition.labels !== undefined) return { labels: condition.labels.subarray(start, start + count) };
+    const { imageSize: S, imageChannels } = this.config;
+    const cc = conditionChannels(this.config.condition, imageChannels);
+    const length = S * S * cc;
+    const slice = (condition.images as Float32Array).subarray(start * length, (start + count) * length);
+    const image = tf.tidy(() => tf.sub(tf.mul(tf.tensor4d(slice, [count, S, S, cc]), 2), 1)) as tf.Tensor4D;
+    return { image };
   }
 
   dispose(): void {

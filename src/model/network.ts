@@ -2,6 +2,7 @@
 import type * as tf from '@tensorflow/tfjs-core';
 
 import type { Sampler, Selection } from '../sampling/sampler.js';
+import type { ConditionInput } from './condition.js';
 import type { DiscreteDistributionLayer } from './ddl.js';
 
 /** One level of a forward pass. */
@@ -27,7 +28,8 @@ export interface DdnNetwork {
   readonly layerOfLevel: number[];
   /**
    * Runs `batch` images through all levels, or the first `maxLevels`.
-   * Must run inside a tidy scope or gradient function.
+   * A conditional model needs `condition`. Must run inside a tidy scope or
+   * gradient function.
    */
-  forward(batch: number, sampler: Sampler, maxLevels?: number): ForwardResult;
+  forward(batch: number, sampler: Sampler, maxLevels?: number, condition?: ConditionInput): ForwardResult;
 }

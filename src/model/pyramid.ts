@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import type { Sampler } from '../sampling/sampler.js';
+import { ConditionEncoder, type ConditionInput } from './condition.js';
 import type { ModelConfig } from './config.js';
 import { DiscreteDistributionLayer } from './ddl.js';
 import { Conv, ResBlock, addIntoChannels, positionEmbedding, resizeNearest } from './layers.js';
@@ -17,6 +18,7 @@ import type { ParamStore } from './params.js';
 interface Stage {
   size: number;
   entry: Conv | null;
+  condition: ConditionEncoder;
   blocks: ResBlock[];
   layers: DiscreteDistributionLayer[];
 }
@@ -39,7 +41,15 @@ export class PyramidNetwork implements DdnNetwork {
       const name = `scale${scale.size}`;
       const entry =
         s === 0 ? null : new Conv(store, `${name}.entry`, previousChannels, scale.channels, 1);
-      const stage: Stage = { size: scale.size, entry, blocks: [], layers: [] };
+      const condition = new ConditionEncoder(
+        store,
+        `${name}.condition`,
+        config.condition,
+        scale.channels,
+        config.classCount,
+        config.imageChannels,
+      );
+      const stage: Stage = { size: scale.size, entry, condition, blocks: [], layers: [] };
       for (let j = 0; j < scale.blocks; j++) {
         stage.blocks.push(new ResBlock(store, `${name}.block${j}`, scale.channels));
         const layer = new DiscreteDistributionLayer(store, `${name}.ddl${j}`, {
@@ -59,7 +69,12 @@ export class PyramidNetwork implements DdnNetwork {
     this.levelCount = this.layers.length;
   }
 
-  forward(batch: number, sampler: Sampler, maxLevels = this.levelCount): ForwardResult {
+  forward(
+    batch: number,
+    sampler: Sampler,
+    maxLevels = this.levelCount,
+    condition?: ConditionInput,
+  ): ForwardResult {
     const c = this.imageChannels;
     let features = tf.tile(this.input, [batch, 1, 1, 1]) as tf.Tensor4D; // [b, 1, 1, C0]
     let previous: tf.Tensor4D | null = null;
@@ -70,6 +85,7 @@ export class PyramidNetwork implements DdnNetwork {
       if (stage.entry !== null) {
         features = stage.entry.apply(resizeNearest(features, stage.size)); // [b, s, s, C]
       }
+      features = stage.condition.apply(features, condition);
       for (let j = 0; j < stage.blocks.length && levels.length < maxLevels; j++) {
         // Refine the features, then let the layer pick an image.
         features = stage.blocks[j].apply(features);

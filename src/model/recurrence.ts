@@ -11,6 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 
 import type { Sampler } from '../sampling/sampler.js';
+import { ConditionEncoder, type ConditionInput } from './condition.js';
 import type { ModelConfig } from './config.js';
 import { DiscreteDistributionLayer } from './ddl.js';
 import {
@@ -34,6 +35,7 @@ export class RecurrenceNetwork implements DdnNetwork {
   private readonly imageChannels: number;
   private readonly input: tf.Tensor4D;
   private readonly inConv: Conv;
+  private readonly condition: ConditionEncoder;
   private readonly down: { block: ResBlock; widen: Conv | null }[] = [];
   private readonly middle: ResBlock;
   private readonly up: { narrow: Conv | null; block: ResBlock }[] = [];
@@ -51,6 +53,14 @@ export class RecurrenceNetwork implements DdnNetwork {
     // Widths per depth: C at full size, 2C below.
     const widths = Array.from({ length: config.unetDepth + 1 }, (_, d) => base * 2 ** Math.min(d, 1));
     this.inConv = new Conv(store, 'unet.in', base + c, base, 3);
+    this.condition = new ConditionEncoder(
+      store,
+      'unet.condition',
+      config.condition,
+      base,
+      config.classCount,
+      config.imageChannels,
+    );
     for (let d = 0; d < config.unetDepth; d++) {
       const widen = widths[d + 1] !== widths[d] ? new Conv(store, `unet.down${d}.widen`, widths[d], widths[d + 1], 1) : null;
       this.down.push({ block: new ResBlock(store, `unet.down${d}`, widths[d]), widen });
@@ -74,7 +84,12 @@ export class RecurrenceNetwork implements DdnNetwork {
     this.layerOfLevel = new Array<number>(this.levelCount).fill(0);
   }
 
-  forward(batch: number, sampler: Sampler, maxLevels = this.levelCount): ForwardResult {
+  forward(
+    batch: number,
+    sampler: Sampler,
+    maxLevels = this.levelCount,
+    condition?: ConditionInput,
+  ): ForwardResult {
     const { imageSize: size, imageChannels: c } = this;
     let features = tf.tile(this.input, [batch, 1, 1, 1]) as tf.Tensor4D; // [b, S, S, C]
     let previous: tf.Tensor4D | null = null;
@@ -84,7 +99,7 @@ export class RecurrenceNetwork implements DdnNetwork {
       // One pass of the shared UNet on the previous image and features.
       const image = previous ?? tf.zeros([batch, size, size, c]);
       const x = this.inConv.apply(tf.concat([features, image], 3) as tf.Tensor4D); // [b, S, S, C]
-      features = this.unet(x);
+      features = this.unet(this.condition.apply(x, condition));
 
       // The shared layer picks; its leak output joins the features.
       const out = this.layers[0].forward(features, previous, sampler, level);

@@ -39,7 +39,7 @@ export class ClassScorer implements Scorer {
     }
     for (const label of this.labels) {
       if (!(Number.isInteger(label) && label >= 0 && label < classes)) {
-        throw new DdnError(`invalid class ${label}: the classifier knows classes 0 to ${classes - 1}`);
+        throw new DdnError(`invalid class ${label}: the classifier has classes 0 to ${classes - 1}`);
       }
     }
   }

@@ -1,6 +1,6 @@
 /**
  * Degradations that turn clean host images into guidance conditions, and
- * the figures that say how well guided samples meet them. Images are
+ * the figures that measure how well guided samples meet them. Images are
  * [n, S, S, c] Float32Array in [0, 1].
  */
 import { psnr } from '../eval/metrics.js';
@@ -129,7 +129,7 @@ export function hitRate(predicted: Int32Array, requested: number | ArrayLike<num
   return hits / predicted.length;
 }
 
-/** The inverse of a mask: 1 where it hides a pixel. */
+/** Inverts a mask: the result is 1 where the mask hides a pixel. */
 export function hiddenRegion(mask: Float32Array): Float32Array {
   return mask.map((m) => (m > 0 ? 0 : 1));
 }

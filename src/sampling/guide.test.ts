@@ -97,7 +97,7 @@ describe('guidedSample conditions', () => {
   it('a class out of range is an error', () => {
     const classifier = new Classifier(makeClassifierConfig({ imageSize: SIZE, imageChannels: 1, classes: 10, width: 2 }));
     const run = () => guidedSample(gray, [{ condition: { task: 'class', label: 10, classifier }, weight: 1 }], { n: 1 });
-    expect(run).toThrow(/invalid class 10: the classifier knows classes 0 to 9/);
+    expect(run).toThrow(/invalid class 10: the classifier has classes 0 to 9/);
     classifier.dispose();
   });
 

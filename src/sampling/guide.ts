@@ -34,7 +34,7 @@ export const SUPERRES_FACTORS = [2, 4, 8] as const;
 export type SuperResolutionFactor = (typeof SUPERRES_FACTORS)[number];
 
 /**
- * One condition. `images` holds m images back to back, where m is 1 (one
+ * One condition. `images` contains m images back to back, where m is 1 (one
  * condition shared by every sample) or n (one condition per sample):
  * - reconstruct, inpaint, denoise, lowbit: [m, S, S, c], the target, the
  *   image whose hidden pixels are ignored, the noisy image, the few-bit image;
@@ -129,7 +129,7 @@ export function checkCondition(condition: GuideCondition, config: ModelConfig, n
     }
     for (const label of labels) {
       if (!(Number.isInteger(label) && label >= 0 && label < classes)) {
-        throw new DdnError(`invalid class ${label}: the classifier knows classes 0 to ${classes - 1}`);
+        throw new DdnError(`invalid class ${label}: the classifier has classes 0 to ${classes - 1}`);
       }
     }
     return 0;

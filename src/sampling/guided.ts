@@ -1,8 +1,7 @@
 /**
- * Zero-shot conditional generation (ZSCG): a guided sampler that asks one
- * or more scorers how well each of a layer's K candidates fits a condition,
- * combines their opinions by rank, keeps the best k candidates and draws
- * one of them uniformly.
+ * Zero-shot conditional generation (ZSCG): a guided sampler that scores a
+ * layer's K candidates with one or more scorers, combines the scores by
+ * rank, keeps the best k candidates and draws one of them uniformly.
  *
  * Following Discrete Distribution Networks (Yang, ICLR 2025; the ZSCG
  * section and its appendix on multiple conditions): every scorer ranks the
@@ -13,7 +12,7 @@
  */
 import type { CandidateSet, LevelContext, RandomSource, Sampler, Selection } from './sampler.js';
 
-/** How well each candidate of one layer fits one condition. */
+/** A judge of one layer's candidates against one condition. */
 export interface Scorer {
   /**
    * Scores every candidate at the layer's side `context.size`.

@@ -13,10 +13,10 @@ export type MaskPreset = (typeof MASK_PRESETS)[number];
 const CHECKER_BLOCKS = 4;
 
 /**
- * Makes a preset mask of side `size`:
- * left, right, top, bottom hide that half; center hides the middle square
- * of half the side; checker hides every other block of a 4×4 board,
- * starting with the top-left block.
+ * Makes a preset mask of side `size`. The presets left, right, top and
+ * bottom hide that half. The center preset hides the middle square of half
+ * the side, and checker hides every other block of a 4×4 board, starting
+ * with the top-left block.
  *
  * @returns `[size, size]`, 1 known, 0 hidden.
  */

@@ -190,7 +190,7 @@ describe('ClassScorer', () => {
 
   it('rejects a class outside the classifier', () => {
     const classifier = new Classifier(makeClassifierConfig({ imageSize: 8, imageChannels: 1, classes: 3 }));
-    expect(() => new ClassScorer(classifier, 3, 1)).toThrow(/invalid class 3: the classifier knows classes 0 to 2/);
+    expect(() => new ClassScorer(classifier, 3, 1)).toThrow(/invalid class 3: the classifier has classes 0 to 2/);
     expect(() => new ClassScorer(classifier, -1, 1)).toThrow(/invalid class -1/);
     classifier.dispose();
   });

@@ -36,7 +36,7 @@ class ResizedCondition {
     this.bySide.set(this.side, own);
   }
 
-  /** The condition at `side` ≤ H, [b, side, side, c]; owned by the cache. */
+  /** Returns the condition at `side` ≤ H, [b, side, side, c], owned by the cache. */
   at(side: number): tf.Tensor4D {
     let resized = this.bySide.get(side);
     if (resized === undefined) {
@@ -153,7 +153,7 @@ export class ColorizeScorer implements Scorer {
       tf.tidy(() => {
         const all = candidates.materialize(); // [b, K, s, s, 3]
         if (all.shape[4] !== 3) {
-          throw new DdnError(`colorize: needs RGB candidates, got ${all.shape[4]} channel(s)`);
+          throw new DdnError(`colorize: expected RGB candidates, got ${all.shape[4]} channel(s)`);
         }
         // Luminance is linear with weights summing to 1, so it maps [−1, 1] onto [−1, 1].
         const luminance = tf.sum(tf.mul(all, tf.tensor1d([...LUMINANCE_WEIGHTS])), 4, true); // [b, K, s, s, 1]
@@ -301,7 +301,7 @@ const LOW_BIT_TIE_BREAK = 1e-3;
  * Low-bit restoration: at the full side, each candidate quantised to the
  * input's bit depth against the few-bit input, plus a small plain L2 term
  * that orders candidates which quantise to the same image. At coarser
- * sides a quantised block mean says little, so candidates are compared
+ * sides a quantised block mean carries little information, so candidates are compared
  * unquantised with the area-averaged input, which approximates the
  * average of the original image.
  */

@@ -9,7 +9,10 @@ import { psnrPerImage } from '../eval/metrics.js';
 import { writeLossCurveSvg } from '../image/lossCurve.js';
 import { writePng } from '../image/codec.js';
 import type { ImageData32 } from '../image/types.js';
-import type { DdnModel } from '../model/model.js';
+import * as tf from '@tensorflow/tfjs-core';
+
+import { conditionFromTarget } from '../model/condition.js';
+import type { DdnModel, HostCondition } from '../model/model.js';
 
 export const SAMPLES_FILE = 'samples.png';
 export const RECONSTRUCTIONS_FILE = 'reconstructions.png';
@@ -26,11 +29,70 @@ export function toImages(pixels: Float32Array, n: number, size: number, channels
   }));
 }
 
-/** Writes an 8-column grid of `n` new images drawn with `seed`. */
-export async function writeSampleGrid(model: DdnModel, path: string, n = 64, seed = 0): Promise<void> {
-  const { imageSize, imageChannels } = model.config;
-  const { images } = model.sample(n, new Rng(seed));
-  await writePng(path, toImages(images, n, imageSize, imageChannels), { columns: 8 });
+/**
+ * The condition of a conditional model for real images [n, S, S, c] in
+ * [0, 1]: their labels, or condition images made from them. Undefined for
+ * an unconditional model.
+ */
+export function conditionOf(
+  model: DdnModel,
+  images: Float32Array,
+  labels: Int32Array | undefined,
+): HostCondition | undefined {
+  const { condition: kind, imageSize: S, imageChannels: c } = model.config;
+  if (kind === 'none') return undefined;
+  if (kind === 'class') return { labels };
+  const n = images.length / (S * S * c);
+  const made = tf.tidy(() => {
+    const target = tf.sub(tf.mul(tf.tensor4d(images, [n, S, S, c]), 2), 1) as tf.Tensor4D;
+    return tf.div(tf.add(conditionFromTarget(kind, target), 1), 2);
+  });
+  const data = made.dataSync() as Float32Array;
+  made.dispose();
+  return { images: data };
+}
+
+/**
+ * Writes an 8-column grid of `n` new images drawn with `seed`. A class model
+ * gets one row per class; an image-conditioned model one row per condition
+ * taken from `reference` images (condition first).
+ */
+export async function writeSampleGrid(
+  model: DdnModel,
+  path: string,
+  n = 64,
+  seed = 0,
+  reference?: { images: Float32Array; count: number },
+): Promise<void> {
+  const { imageSize, imageChannels, condition: kind, classCount } = model.config;
+  if (kind === 'none') {
+    const { images } = model.sample(n, new Rng(seed));
+    await writePng(path, toImages(images, n, imageSize, imageChannels), { columns: 8 });
+    return;
+  }
+  if (kind === 'class') {
+    const labels = Int32Array.from({ length: classCount * 8 }, (_, i) => Math.floor(i / 8));
+    const { images } = model.sample(labels.length, new Rng(seed), 64, { labels });
+    await writePng(path, toImages(images, labels.length, imageSize, imageChannels), { columns: 8 });
+    return;
+  }
+  // Image conditions: rows of [condition, 7 samples] for the first references.
+  const length = imageSize * imageSize * imageChannels;
+  const rows = Math.min(8, reference?.count ?? 0);
+  if (reference === undefined || rows === 0) return;
+  const made = conditionOf(model, reference.images.subarray(0, rows * length), undefined) as HostCondition;
+  const mapLength = (made.images as Float32Array).length / rows;
+  const repeated = new Float32Array(rows * 7 * mapLength);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < 7; j++) {
+      repeated.set((made.images as Float32Array).subarray(r * mapLength, (r + 1) * mapLength), (r * 7 + j) * mapLength);
+    }
+  }
+  const { images } = model.sample(rows * 7, new Rng(seed), 64, { images: repeated });
+  const samples = toImages(images, rows * 7, imageSize, imageChannels);
+  const maps = toImages(made.images as Float32Array, rows, imageSize, (mapLength / imageSize ** 2) as 1 | 3);
+  const cells = maps.flatMap((map, r) => [map, ...samples.slice(r * 7, r * 7 + 7)]);
+  await writePng(path, cells, { columns: 8 });
 }
 
 /**
@@ -42,9 +104,10 @@ export async function writeReconstructionGrid(
   targets: Float32Array,
   n: number,
   path: string,
+  labels?: Int32Array,
 ): Promise<{ psnr: number; latents: Int32Array[]; psnrs: number[] }> {
   const { imageSize, imageChannels } = model.config;
-  const result = model.reconstruct(targets);
+  const result = model.reconstruct(targets, 64, conditionOf(model, targets, labels?.subarray(0, n)));
   const a = toImages(targets, n, imageSize, imageChannels);
   const b = toImages(result.images, n, imageSize, imageChannels);
   const pairs = a.flatMap((image, i) => [image, b[i]]);

@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import '../backend/registerGradients.js';
 
+import { type ConditionInput, conditionFromTarget } from '../model/condition.js';
 import type { DdnModel } from '../model/model.js';
 import { ArgminSampler } from '../sampling/basic.js';
 import type { RandomSource, Selection } from '../sampling/sampler.js';
@@ -42,10 +43,12 @@ export function trainStep(
   splitPrunes: SplitPrune[],
   images: Float32Array,
   rng: RandomSource,
+  labels?: Int32Array,
 ): StepResult {
   const { imageSize: S, imageChannels: c, chainDropout } = model.config;
   const batch = images.length / (S * S * c);
   const target = tf.tensor4d(images, [batch, S, S, c]);
+  const condition = makeTrainingCondition(model, target, labels);
   const sampler = new ArgminSampler(target, { chainDropout, rng });
   const variables = model.params.list();
   let selections: Selection[] = [];
@@ -53,7 +56,7 @@ export function trainStep(
 
   try {
     const { value, grads } = tf.variableGrads(() => {
-      const result = model.network.forward(batch, sampler);
+      const result = model.network.forward(batch, sampler, undefined, condition);
       selections = result.levels.map((level) => level.selection);
       const losses = result.levels.map((level) =>
         tf.mean(tf.squaredDifference(level.picked, sampler.targetAt(level.picked.shape[1]))),
@@ -69,7 +72,7 @@ export function trainStep(
     try {
       const bad = levelLosses.findIndex((l) => !Number.isFinite(l));
       if (bad >= 0) {
-        throw new NonFiniteLossError(bad, levelLosses[bad]);
+        throw new NonFiniteLossError(bad, model.network.layerOfLevel[bad]!, levelLosses[bad]!);
       }
       optimizer.apply(gradients);
     } finally {
@@ -79,18 +82,38 @@ export function trainStep(
     return { loss, levelLosses, splits };
   } finally {
     tf.dispose(levelLossTensor ?? []);
+    condition?.image?.dispose();
     sampler.dispose();
     target.dispose();
   }
 }
 
-/** Raised when a level's loss is NaN or infinite; the weights stay as they were. */
+/** The condition of a training batch: its labels, or an image made from the targets. */
+function makeTrainingCondition(
+  model: DdnModel,
+  target: tf.Tensor4D,
+  labels: Int32Array | undefined,
+): ConditionInput | undefined {
+  const kind = model.config.condition;
+  if (kind === 'none') return undefined;
+  if (kind === 'class') {
+    model.checkCondition(target.shape[0], { labels });
+    return { labels };
+  }
+  return { image: conditionFromTarget(kind, target) };
+}
+
+/**
+ * Raised when a level's loss is NaN or infinite; the weights stay as they
+ * were. Level and layer count from 0, as in StepResult.levelLosses.
+ */
 export class NonFiniteLossError extends Error {
   constructor(
     readonly level: number,
+    readonly layer: number,
     readonly value: number,
   ) {
-    super(`loss of level ${level} is ${value}`);
+    super(`loss of level ${level} (layer ${layer}, both counted from 0) is ${value}`);
     this.name = 'NonFiniteLossError';
   }
 }
