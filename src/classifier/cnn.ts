@@ -186,6 +186,37 @@ export class Classifier {
     return predictions;
   }
 
+  /** Length of a feature vector of `features`: the last convolution's channels, average- and max-pooled. */
+  get featureDimension(): number {
+    return 2 * 2 * this.config.width;
+  }
+
+  /**
+   * Penultimate features of host images [n, S, S, c] in [0, 1]: the last
+   * convolution's activations pooled over the pixels by mean and by max,
+   * [n·featureDimension]. They feed Fréchet distances and precision/recall.
+   */
+  features(images: Float32Array, batchSize = 256): Float32Array {
+    const { imageSize: size, imageChannels: c } = this.config;
+    const length = size * size * c;
+    const n = images.length / length;
+    const out = new Float32Array(n * this.featureDimension);
+    for (let start = 0; start < n; start += batchSize) {
+      const count = Math.min(batchSize, n - start);
+      const slice = images.subarray(start * length, (start + count) * length);
+      const pooled = tf.tidy(() => {
+        let h = tf.sub(tf.mul(tf.tensor4d(slice, [count, size, size, c]), 2), 1) as tf.Tensor4D;
+        for (const { filter, bias, stride } of this.convs) {
+          h = tf.relu(tf.add(conv2d(h, filter as tf.Tensor4D, stride, 'same'), bias)) as tf.Tensor4D;
+        }
+        return tf.concat([tf.mean(h, [1, 2]), tf.max(h, [1, 2])], 1); // [count, 2·channels]
+      });
+      out.set(pooled.dataSync() as Float32Array, start * this.featureDimension);
+      pooled.dispose();
+    }
+    return out;
+  }
+
   /** Returns the trainable variables in a fixed order. */
   variables(): tf.Variable[] {
     return this.params.list();

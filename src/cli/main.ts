@@ -10,6 +10,7 @@ import { BACKEND_CHOICES } from './backend.js';
 import { registerClassifierCommands } from './classifier.js';
 import { registerDecodeCommand } from './decode.js';
 import { registerEncodeCommand } from './encode.js';
+import { registerEvalCommand } from './eval.js';
 import { registerExportCommand } from './export.js';
 import { registerGuideCommand } from './guide.js';
 import { infoCommand } from './info.js';
@@ -157,6 +158,7 @@ export function buildProgram(): Command {
   registerTreeCommand(program, backendOption, jsonOption);
   registerGuideCommand(program, backendOption, jsonOption);
   registerExportCommand(program, backendOption, jsonOption);
+  registerEvalCommand(program, backendOption, jsonOption);
 
   return program;
 }
@@ -173,7 +175,8 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode;
     }
     if (error instanceof DdnError) {
-      process.stderr.write(`ddn: error: ${error.message}\n`);
+      // One line, even when a message from a library spans several.
+      process.stderr.write(`ddn: error: ${error.message.trim().replace(/\s*\n\s*/g, '; ')}\n`);
       // DDN_DEBUG=1 shows where a user error was raised.
       if (process.env.DDN_DEBUG) process.stderr.write(`${error.stack ?? ''}\n`);
       return 1;

@@ -174,12 +174,12 @@ export async function trainCommand(o: TrainCommandOptions, out: Output): Promise
       } catch (error) {
         if (error instanceof NonFiniteLossError) {
           // Nothing is saved here, so the last checkpoint keeps good weights.
-          const kept =
+          const checkpointNote =
             savedStep === null
               ? 'no checkpoint was saved yet'
               : `the checkpoint of step ${savedStep} in ${o.out} is kept`;
           throw new DdnError(
-            `training stopped at step ${run.step + 1}: ${error.message}; ${kept} (try a lower --lr)`,
+            `training stopped at step ${run.step + 1}: ${error.message}; ${checkpointNote} (try a lower --lr)`,
           );
         }
         throw error;
@@ -270,7 +270,7 @@ function recentSeconds(log: (LogEntry & { seconds?: number })[], step: number): 
   return ((last - first) * recent.length) / (recent.length - 1);
 }
 
-/** The held-out split where the data has one, else the training images. */
+/** Loads the held-out split where the data has one, else returns the training images. */
 async function loadHeldOut(spec: string, train: Dataset, imageSize?: number): Promise<Dataset> {
   if (spec === 'mnist' || spec === 'fashion-mnist') {
     return loadDataset(spec, { split: 'test', imageSize, limit: 256 });

@@ -31,7 +31,8 @@ export async function readImage(path: string): Promise<ImageData32> {
   } catch (error) {
     if (error instanceof DdnError) throw error;
     throw new DdnError(
-      `${path}: cannot read image: ${(error as Error).message}; ` +
+      // libvips messages can span lines; the error stays on one.
+      `${path}: cannot read image: ${(error as Error).message.trim().replace(/\s*\n\s*/g, '; ')}; ` +
         'expected a PNG or JPEG file',
     );
   }

@@ -30,7 +30,7 @@ function freshDir(): string {
   return join(root, `dir${counter++}`);
 }
 
-/** A run trained for `steps` steps on the random images. */
+/** Creates a run and trains it for `steps` steps on the random images. */
 function trainedRun(steps: number): TrainingRun {
   const run = TrainingRun.create(config, dataset, options);
   for (let i = 0; i < steps; i++) run.trainOneStep();
@@ -90,7 +90,7 @@ describe('saveCheckpoint', () => {
     expect(best.state.step).toBe(2);
   });
 
-  it('refuses NaN weights and keeps the previous file', async () => {
+  it('rejects NaN weights, keeping the previous file', async () => {
     const dir = freshDir();
     const run = trainedRun(1);
     await run.saveCheckpoint(dir, 0);
@@ -98,7 +98,7 @@ describe('saveCheckpoint', () => {
     const weight = run.model.params.list()[0]!;
     weight.assign(tf.fill(weight.shape, NaN));
     await expect(run.saveCheckpoint(dir, 0)).rejects.toThrow(DdnError);
-    await expect(run.saveCheckpoint(dir, 0)).rejects.toThrow(/not saving the checkpoint of step 1: .* holds NaN/);
+    await expect(run.saveCheckpoint(dir, 0)).rejects.toThrow(/cannot save the checkpoint of step 1: .* contains NaN/);
     run.dispose();
     expect(readFileSync(join(dir, CHECKPOINT_FILE)).equals(before)).toBe(true);
   });

@@ -46,7 +46,7 @@ export interface CheckpointOptions {
   loss?: number;
 }
 
-/** Where a checkpoint went. */
+/** Paths of a saved checkpoint and its copies. */
 export interface SavedCheckpoint {
   /** The latest checkpoint, checkpoint.safetensors. */
   path: string;
@@ -78,7 +78,7 @@ export async function saveCheckpoint(
     const bad = (tensor.data as Float32Array).findIndex((x) => !Number.isFinite(x));
     if (bad >= 0) {
       throw new DdnError(
-        `not saving the checkpoint of step ${state.step}: '${name}' holds ` +
+        `cannot save the checkpoint of step ${state.step}: '${name}' contains ` +
           `${tensor.data[bad]} at index ${bad}; the previous checkpoint in ${dir} is kept`,
       );
     }

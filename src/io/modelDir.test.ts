@@ -28,7 +28,7 @@ async function expectOnlyDdnError(action: () => Promise<unknown>): Promise<void>
   }
 }
 
-/** The first parameter's values, to tell two models apart. */
+/** Returns the first parameter's values, which tell two models apart. */
 function firstWeights(model: DdnModel): number[] {
   return Array.from(model.params.list()[0]!.dataSync()).slice(0, 8);
 }

@@ -45,6 +45,36 @@ export function trainStep(
   rng: RandomSource,
   labels?: Int32Array,
 ): StepResult {
+  const batchGradients = computeGradients(model, images, rng, labels);
+  return applyGradients(model, optimizer, splitPrunes, batchGradients);
+}
+
+/** The forward and backward pass of one batch, before any update. */
+export interface BatchGradients {
+  /** Mean over levels of the squared error. */
+  loss: number;
+  /** Squared error of every level, [L]. */
+  levelLosses: number[];
+  /**
+   * One gradient per variable of `model.params.list()`, in that order, or
+   * undefined where the loss does not reach the variable. Owned by whoever
+   * passes them to `applyGradients`, which disposes them.
+   */
+  gradients: (tf.Tensor | undefined)[];
+  /** What the sampler picked at every level, [L]. */
+  selections: Selection[];
+}
+
+/**
+ * Runs the forward pass with the argmin sampler (chain dropout from `rng`)
+ * and returns the loss gradients without changing any weight.
+ */
+export function computeGradients(
+  model: DdnModel,
+  images: Float32Array,
+  rng: RandomSource,
+  labels?: Int32Array,
+): BatchGradients {
   const { imageSize: S, imageChannels: c, chainDropout } = model.config;
   const batch = images.length / (S * S * c);
   const target = tf.tensor4d(images, [batch, S, S, c]);
@@ -69,23 +99,39 @@ export function trainStep(
     const loss = value.dataSync()[0];
     value.dispose();
     const gradients = variables.map((v) => grads[v.name]);
-    try {
-      const bad = levelLosses.findIndex((l) => !Number.isFinite(l));
-      if (bad >= 0) {
-        throw new NonFiniteLossError(bad, model.network.layerOfLevel[bad]!, levelLosses[bad]!);
-      }
-      optimizer.apply(gradients);
-    } finally {
-      tf.dispose(gradients.filter((g) => g !== undefined));
-    }
-    const splits = applySplitPrune(model, optimizer, splitPrunes, selections);
-    return { loss, levelLosses, splits };
+    return { loss, levelLosses, gradients, selections };
   } finally {
     tf.dispose(levelLossTensor ?? []);
     condition?.image?.dispose();
     sampler.dispose();
     target.dispose();
   }
+}
+
+/**
+ * Applies one batch's gradients: checks the losses, takes an Adam step,
+ * then runs Split-and-Prune on the recorded picks. Disposes the gradients.
+ * Throws NonFiniteLossError, leaving the weights unchanged, when a level's
+ * loss is not finite.
+ */
+export function applyGradients(
+  model: DdnModel,
+  optimizer: Adam,
+  splitPrunes: SplitPrune[],
+  batchGradients: BatchGradients,
+): StepResult {
+  const { loss, levelLosses, gradients, selections } = batchGradients;
+  try {
+    const bad = levelLosses.findIndex((l) => !Number.isFinite(l));
+    if (bad >= 0) {
+      throw new NonFiniteLossError(bad, model.network.layerOfLevel[bad]!, levelLosses[bad]!);
+    }
+    optimizer.apply(gradients);
+  } finally {
+    tf.dispose(gradients.filter((g) => g !== undefined));
+  }
+  const splits = applySplitPrune(model, optimizer, splitPrunes, selections);
+  return { loss, levelLosses, splits };
 }
 
 /** The condition of a training batch: its labels, or an image made from the targets. */
