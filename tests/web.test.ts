@@ -50,12 +50,12 @@ const CHROMIUM_FLAGS = [
   '--no-first-run',
 ];
 
-/** An Output that keeps the result lines. */
+/** Makes an Output that keeps the result lines. */
 function quietOutput(lines: string[]): Output {
   return { result: (line) => lines.push(line), note: () => undefined, json: () => undefined };
 }
 
-/** The page's folder reader, over a folder on disk. */
+/** Makes the page's folder reader for a folder on disk. */
 function diskReader(dir: string): FolderReader {
   return async (path) => (existsSync(join(dir, path)) ? new Uint8Array(readFileSync(join(dir, path))) : null);
 }

@@ -29,7 +29,7 @@ export const EXPORT_FORMAT = 'ddn-web-export';
 export const CLASSIFIER_FOLDER = 'classifier';
 export const EXAMPLES_FILE = 'examples.safetensors';
 
-/** What export.json holds; paths are relative to the export folder. */
+/** The content of export.json. Paths are relative to the export folder. */
 export interface ExportManifest {
   format: typeof EXPORT_FORMAT;
   version: 1;
@@ -46,7 +46,7 @@ export interface ExportCommandOptions {
   out: string;
   /** Classifier folder for class guidance in the page. */
   classifier?: string;
-  /** Dataset spec for the example images; 'none' skips them; default: the model's training data. */
+  /** Dataset spec for the example images, or 'none'. The default is the model's training data. */
   examples?: string;
   exampleCount: number;
   backend?: BackendName;
@@ -134,7 +134,7 @@ export async function exportCommand(o: ExportCommandOptions, out: Output): Promi
 }
 
 /**
- * Accepts a missing folder, or one that holds only what an export writes
+ * Accepts a missing folder, or one that contains only what an export writes
  * (an earlier export, complete or not), which is overwritten. Anything else
  * is rejected so that no other files are replaced or mixed in.
  */
@@ -147,7 +147,7 @@ function prepareOutFolder(dir: string): void {
   const foreign = readdirSync(dir).filter((name) => !owned.has(name));
   if (foreign.length > 0) {
     throw new DdnError(
-      `--out ${dir} holds files that are not part of an export (${foreign.slice(0, 3).join(', ')}): ` +
+      `--out ${dir} contains files that are not part of an export (${foreign.slice(0, 3).join(', ')}): ` +
         'choose a new or empty folder',
     );
   }

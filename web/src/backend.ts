@@ -16,7 +16,7 @@ export interface BackendChoice {
   skipped: { name: BrowserBackend; reason: string }[];
 }
 
-/** Whether the browser offers a WebGPU adapter. */
+/** Checks whether the browser offers a WebGPU adapter. */
 async function hasWebGpu(): Promise<boolean> {
   const gpu = (navigator as Navigator & { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
   if (gpu === undefined) return false;
@@ -28,7 +28,7 @@ async function hasWebGpu(): Promise<boolean> {
 }
 
 /**
- * Why WebGL should not be used, or null when it is hardware accelerated.
+ * Returns why WebGL should not be used, or null when it is hardware accelerated.
  * A software renderer (SwiftShader, llvmpipe) counts as unavailable: in
  * headless Chromium on a 2-core machine it generated an MNIST image about
  * 30 times slower than the wasm backend (6.5 s against 0.2 s).
@@ -75,7 +75,7 @@ async function register(name: BrowserBackend): Promise<void> {
 }
 
 /**
- * Why `name` is skipped, or null when the browser seems to offer it. A
+ * Returns why `name` is skipped, or null when the browser seems to offer it. A
  * requested backend is skipped only when it cannot run at all.
  */
 async function unavailableReason(name: BrowserBackend, requested: boolean): Promise<string | null> {

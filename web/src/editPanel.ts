@@ -93,7 +93,7 @@ export class EditPanel {
     return Number(this.factor.value) as SuperResolutionFactor;
   }
 
-  /** The low-resolution condition [S/f, S/f, c]: the upload, or the source averaged down. */
+  /** Returns the low-resolution condition [S/f, S/f, c]: the upload, or the source averaged down. */
   private lowRes(): Float32Array | null {
     const folder = this.folder;
     if (folder === null || this.source === null) return null;

@@ -1,7 +1,7 @@
 /**
  * Encoding an image to its latent and back. The latent is shown as chips
- * and as its packed bits (each code in ceil(log2 K) bits, the layout of the
- * packed .ddnl payload); the bits can be edited and decoded again.
+ * and as its packed bits, each code in ceil(log2 K) bits as in the packed
+ * .ddnl payload. The user can edit the bits and decode them again.
  */
 import { psnr } from '../../src/eval/metrics.js';
 import { arithmeticEncode } from '../../src/latent/arithmetic.js';

@@ -33,7 +33,7 @@ export class GeneratePanel {
     });
   }
 
-  /** The image shown now, [S, S, c] in [0, 1], or null before the first one. */
+  /** Returns the image shown now, [S, S, c] in [0, 1], or null before the first one. */
   current(): Float32Array | null {
     return this.image;
   }

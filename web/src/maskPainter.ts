@@ -2,7 +2,7 @@
  * Drawing an inpainting mask with the pointer on a canvas laid over the
  * image. The mask is [S, S] on the host, 1 where a pixel is known and 0
  * where it is hidden, the layout the inpainting scorer takes. Painting
- * hides pixels; shift or the right button reveals them again.
+ * hides pixels, and painting with shift or the right button reveals them.
  */
 
 /** Colour of hidden pixels on the overlay. */
@@ -42,7 +42,7 @@ export class MaskPainter {
     this.onChange();
   }
 
-  /** A copy of the mask, [S, S]: 1 known, 0 hidden. */
+  /** Returns a copy of the mask, [S, S]: 1 known, 0 hidden. */
   values(): Float32Array {
     return this.mask.slice();
   }

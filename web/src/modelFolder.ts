@@ -42,7 +42,7 @@ export interface LoadedFolder {
   training: Record<string, unknown> | undefined;
   classifier: Classifier | null;
   classifierConfig: ClassifierConfig | null;
-  /** Why class guidance is off, when it is. */
+  /** The reason class guidance is off, or null when a classifier is loaded. */
   classifierMissing: string | null;
   examples: ExampleImages | null;
 }
@@ -199,10 +199,12 @@ async function loadClassifier(
       classifier: null,
       classifierConfig: null,
       classifierMissing:
-        'this model folder has no classifier; export it with ' +
+        'this model folder has no classifier. Export it with ' +
         "'ddn export --model RUN_DIR --out DIR --classifier CLASSIFIER_DIR' to guide by class",
     };
   }
+
+  // The classifier's config, checked against the model.
   const folder = manifest.classifier.endsWith('/') ? manifest.classifier : `${manifest.classifier}/`;
   const source = `${name}/${folder}${CLASSIFIER_CONFIG_FILE}`;
   const file = parseJson(await required(read, folder + CLASSIFIER_CONFIG_FILE, name), source) as {
@@ -219,6 +221,8 @@ async function loadClassifier(
         `the model makes ${config.imageChannels}-channel images`,
     );
   }
+
+  // Its weights, checked against the config.
   const weightsSource = `${name}/${folder}${CLASSIFIER_WEIGHTS_FILE}`;
   const bytes = await required(read, folder + CLASSIFIER_WEIGHTS_FILE, name);
   await checkWeights(bytes, file.weights, weightsSource);

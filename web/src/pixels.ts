@@ -1,9 +1,9 @@
 /**
- * Host images on canvases. Host images are NHWC Float32Array in [0, 1] as
- * everywhere in the project; one image is [S, S, c] with c = 1 or 3.
+ * Host images on canvases. Host images are NHWC Float32Array in [0, 1], as
+ * everywhere in the project, and one image is [S, S, c] with c = 1 or 3.
  */
 
-/** One square image of a batch, [S, S, c], as a view. */
+/** Returns one square image of a batch, [S, S, c], as a view. */
 export function imageAt(batch: Float32Array, index: number, side: number, channels: number): Float32Array {
   const length = side * side * channels;
   return batch.subarray(index * length, (index + 1) * length);

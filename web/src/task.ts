@@ -10,7 +10,7 @@ let running = 0;
  * Disables `buttons`, shows "working…", lets the page paint, then runs
  * `work`. Its returned text, with the time taken, replaces the status;
  * an error is shown there instead. `document.body.dataset.busy` is 'true'
- * while any task runs, and `dataset.tensors` holds the live tensor count
+ * while any task runs, and `dataset.tensors` is the live tensor count
  * after each task; the end-to-end test reads both.
  */
 export async function runTask(

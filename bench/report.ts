@@ -1,0 +1,158 @@
+/** Turns one benchmark run into bench/RESULTS.md. */
+import type { OpShape, TwinOps } from './torchTwin.js';
+import type { OpTimings, TorchOpTimings } from './ops.js';
+
+/** Images per second of one model; null where that setup did not run. */
+export interface Throughput {
+  /** TypeScript, one process. */
+  ts: number;
+  /** TypeScript, data-parallel on worker threads. */
+  tsWorkers: number | null;
+  /** PyTorch twin, 1 thread. */
+  torch1: number;
+  /** PyTorch twin, 2 threads. */
+  torch2: number;
+}
+
+export interface ModelFigures {
+  name: string;
+  params: number;
+  levels: number;
+  k: number;
+  train: Throughput;
+  sample: Throughput;
+}
+
+export interface Headline {
+  ts: number;
+  torch: number;
+  /** ts / torch. */
+  ratio: number;
+  model: string;
+}
+
+export interface BenchResults {
+  date: string;
+  machine: {
+    cpus: number;
+    loadBefore: number[];
+    loadAfter: number[];
+    node: string;
+    torch: string;
+    torchDefaultThreads: number;
+  };
+  backend: string;
+  threadsPerProcess: number;
+  workers: number;
+  nativeBackend: string;
+  options: { batch: number; rounds: number; steps: number; warmup: number };
+  train: Headline;
+  sample: Headline;
+  models: ModelFigures[];
+  ops: { shape: OpShape; ts: OpTimings; torch: TorchOpTimings };
+  memory: unknown[];
+}
+
+const fixed = (x: number | null | undefined, digits = 1) => (x === null || x === undefined ? '–' : x.toFixed(digits));
+
+function throughputRows(results: BenchResults, task: 'train' | 'sample'): string[] {
+  return results.models.map((m) => {
+    const f = m[task];
+    const best = Math.max(f.ts, f.tsWorkers ?? 0) / Math.max(f.torch1, f.torch2);
+    return `| ${m.name} | ${m.params} | ${fixed(f.ts)} | ${fixed(f.tsWorkers)} | ${fixed(f.torch1)} | ${fixed(f.torch2)} | ${best.toFixed(2)} |`;
+  });
+}
+
+function opRow(label: string, ts: number | null, torch1: number | null, torch2: number | null): string {
+  return `| ${label} | ${fixed(ts)} | ${fixed(torch1)} | ${fixed(torch2)} |`;
+}
+
+interface MemoryRecord {
+  k: number;
+  batch: number;
+  step: { params: number; rssBeforeMiB: number; rssPeakMiB: number; wasmHeapAfterMiB: number; stepSeconds: number };
+  head: { form: string; growthMiB?: number; seconds?: number; failed?: string }[];
+}
+
+function memoryRows(memory: unknown[]): string[] {
+  return (memory as MemoryRecord[]).map((m) => {
+    const gram = m.head.find((h) => h.form === 'gram');
+    const direct = m.head.find((h) => h.form === 'direct');
+    const head = (h: MemoryRecord['head'][number] | undefined) =>
+      h === undefined ? '–' : h.failed !== undefined ? `failed (${h.failed.slice(0, 60)})` : `${fixed(h.growthMiB, 0)} MiB, ${fixed(h.seconds, 2)} s`;
+    return `| ${m.k} | ${m.step.params} | ${fixed(m.step.rssBeforeMiB, 0)} | ${fixed(m.step.rssPeakMiB, 0)} | ${fixed(m.step.wasmHeapAfterMiB, 0)} | ${fixed(m.step.stepSeconds, 1)} | ${head(gram)} | ${head(direct)} |`;
+  });
+}
+
+export function formatResults(r: BenchResults): string {
+  const { ts, torch, shape } = r.ops;
+  const t1: TwinOps = torch.threads1;
+  const t2: TwinOps = torch.threads2;
+  return `# Benchmark results
+
+Written by \`npm run bench\` (bench/run.ts) on ${r.date}. Do not edit by hand;
+bench/README.md explains the method, the levers and the plan.
+
+Machine: ${r.machine.cpus} CPUs, Node ${r.machine.node}, PyTorch ${r.machine.torch}
+(default ${r.machine.torchDefaultThreads} thread). Load average (1, 5, 15 min) before the
+run: ${r.machine.loadBefore.join(', ')}; after: ${r.machine.loadAfter.join(', ')}. Figures taken under
+a load above the core count are noisy; the ratios of one alternating run are less so.
+
+TypeScript backend: **${r.backend}**, ${r.threadsPerProcess} thread per process;
+data-parallel runs use ${r.workers} worker threads, each with its own ${r.backend} backend.
+@tensorflow/tfjs-node: ${r.nativeBackend}.
+
+Batch ${r.options.batch}; ${r.options.rounds} rounds of ${r.options.steps} timed steps per side
+after ${r.options.warmup} warm-up steps; medians over all timed steps.
+
+## Headline (${r.train.model} model)
+
+The faster TypeScript setup against the faster PyTorch setup; ratio = TypeScript / PyTorch.
+
+| | TypeScript images/s | PyTorch images/s | ratio |
+|---|---|---|---|
+| training | ${fixed(r.train.ts)} | ${fixed(r.train.torch)} | ${r.train.ratio.toFixed(2)} |
+| sampling | ${fixed(r.sample.ts)} | ${fixed(r.sample.torch)} | ${r.sample.ratio.toFixed(2)} |
+
+## Training, images/s
+
+| model | parameters | TS 1 process | TS ${r.workers} workers | torch 1 thread | torch 2 threads | best / best |
+|---|---|---|---|---|---|---|
+${throughputRows(r, 'train').join('\n')}
+
+## Sampling, images/s
+
+| model | parameters | TS 1 process | TS workers | torch 1 thread | torch 2 threads | best / best |
+|---|---|---|---|---|---|---|
+${throughputRows(r, 'sample').join('\n')}
+
+## Hot operations, median ms
+
+Shape: batch ${shape.batch}, ${shape.size}×${shape.size}, ${shape.channels} → ${shape.channels} channels, 3×3, 'same'
+(the recurrence model's full-size convolutions); DDL head with K = ${shape.k}, c = ${shape.imageChannels},
+leak choice on: distances, argmin, picked and leak outputs, forward only. TypeScript runs one process.
+
+| operation | TypeScript | torch 1 thread | torch 2 threads |
+|---|---|---|---|
+${opRow('convolution forward', ts.convForward, t1.convForward, t2.convForward)}
+${opRow('input gradient (forward-convolution recipe)', ts.convInputGradient, t1.convInputGradient, t2.convInputGradient)}
+${opRow('input gradient, tfjs-backend-wasm 4.22 own kernel', ts.convInputGradientWasmOwn, null, null)}
+${opRow('filter gradient (forward-convolution recipe)', ts.convFilterGradient, t1.convFilterGradient, t2.convFilterGradient)}
+${opRow('DDL head', ts.ddlHead, t1.ddlHead, t2.ddlHead)}
+${opRow('head distances, Gram expansion', ts.distancesGram, null, null)}
+${opRow('head distances, direct ([b, K, h, w, c])', ts.distancesDirect, null, null)}
+
+tfjs-backend-wasm 4.22 has no filter-gradient kernel at all: before the recipe, training a
+convolution on wasm threw.
+
+## Memory: one training step, single-shot model, 64×64 RGB, batch ${(r.memory as MemoryRecord[])[0]?.batch ?? '–'}
+
+Each K in a fresh process. RSS = resident set size; the wasm heap never shrinks, so its size
+after the step is the step's peak. Head columns: wasm heap growth and time of the finest
+level's distances alone (64×64, K nodes), each form in its own process.
+
+| K | parameters | RSS before step, MiB | peak RSS, MiB | wasm heap after step, MiB | step s | head, Gram | head, direct |
+|---|---|---|---|---|---|---|---|
+${memoryRows(r.memory).join('\n')}
+`.replace(/\| NaN \|/g, '| – |').replace(/NaN/g, '–');
+}
