@@ -128,9 +128,7 @@ async function expectResumeMatchesReference(dir: string): Promise<void> {
 }
 
 beforeAll(async () => {
-  const started = Date.now();
   buildCli();
-  console.log(`build ${Date.now() - started} ms`);
   root = mkdtempSync(join(tmpdir(), 'ddn-process-'));
   await initBackend('wasm');
   dataset = await loadDataset('mnist', { split: 'train', imageSize: 32 });
