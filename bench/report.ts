@@ -69,6 +69,7 @@ function opRow(label: string, ts: number | null, torch1: number | null, torch2: 
 
 interface MemoryRecord {
   k: number;
+  failed?: string;
   batch: number;
   step: { params: number; rssBeforeMiB: number; rssPeakMiB: number; wasmHeapAfterMiB: number; stepSeconds: number };
   head: { form: string; growthMiB?: number; seconds?: number; failed?: string }[];
@@ -76,6 +77,7 @@ interface MemoryRecord {
 
 function memoryRows(memory: unknown[]): string[] {
   return (memory as MemoryRecord[]).map((m) => {
+    if (m.failed !== undefined) return `| ${m.k} | failed: ${m.failed} | | | | | | |`;
     const gram = m.head.find((h) => h.form === 'gram');
     const direct = m.head.find((h) => h.form === 'direct');
     const head = (h: MemoryRecord['head'][number] | undefined) =>
@@ -154,5 +156,5 @@ level's distances alone (64×64, K nodes), each form in its own process.
 | K | parameters | RSS before step, MiB | peak RSS, MiB | wasm heap after step, MiB | step s | head, Gram | head, direct |
 |---|---|---|---|---|---|---|---|
 ${memoryRows(r.memory).join('\n')}
-`.replace(/\| NaN \|/g, '| – |').replace(/NaN/g, '–');
+`;
 }

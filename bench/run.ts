@@ -8,7 +8,7 @@
  * warm-up steps, so that a change in machine load hits every side alike.
  * Every figure is a median over all timed steps of all rounds.
  *
- * Run: npx --yes tsx bench/run.ts [--batch 32] [--rounds 5] [--steps 3]
+ * Run: npx --yes tsx bench/run.ts [--batch 8] [--rounds 5] [--steps 3]
  *      [--warmup 2] [--workers 2] [--python /usr/bin/python3] [--quick]
  */
 import { spawnSync } from 'node:child_process';
@@ -41,6 +41,7 @@ interface BenchOptions {
   workers: number;
   python: string;
   skipMemory: boolean;
+  memoryBatch: number;
 }
 
 function parseOptions(argv: string[]): BenchOptions {
@@ -56,13 +57,14 @@ function parseOptions(argv: string[]): BenchOptions {
   const quick = argv.includes('--quick');
   const pythonIndex = argv.indexOf('--python');
   return {
-    batch: value('batch', 32),
+    batch: value('batch', 8),
     rounds: value('rounds', quick ? 1 : 5),
     steps: value('steps', quick ? 1 : 3),
     warmup: value('warmup', quick ? 1 : 2),
     workers: value('workers', Math.min(2, availableParallelism())),
     python: pythonIndex >= 0 ? argv[pythonIndex + 1] : '/usr/bin/python3',
     skipMemory: argv.includes('--skip-memory'),
+    memoryBatch: value('memory-batch', 16),
   };
 }
 
@@ -159,7 +161,8 @@ function measureMemory(ks: number[], batch: number): unknown[] {
       { encoding: 'utf8', maxBuffer: 1 << 24 },
     );
     if (child.status !== 0) {
-      throw new Error(`memory measurement for K = ${k} failed (exit ${child.status}): ${child.stderr.slice(-2000)}`);
+      const reason = child.stderr.trim().split('\n').filter((l) => /Error|Aborted/.test(l)).slice(-1)[0];
+      return { k, batch, failed: `exit ${child.status}: ${reason ?? 'no error line'}` };
     }
     const lines = child.stdout.trim().split('\n');
     return JSON.parse(lines[lines.length - 1]);
@@ -204,7 +207,7 @@ async function main(): Promise<void> {
       threads2: await twin.ops(2, opShape, options.warmup, opRounds),
     };
 
-    const memory = options.skipMemory ? [] : (console.log('bench: memory'), measureMemory([64, 256, 512], 32));
+    const memory = options.skipMemory ? [] : (console.log('bench: memory'), measureMemory([64, 256, 512], options.memoryBatch));
     const results: BenchResults = {
       date: new Date().toISOString(),
       machine: {

@@ -84,7 +84,7 @@ describe('ddn classifier', () => {
 });
 
 describe('ddn guide', () => {
-  it('inpaints the top half as class 7 and writes the condition before the samples', async () => {
+  it('inpaint with class guidance', async () => {
     const out = join(root, 'inpaint.png');
     const result = await ddn(
       'guide', '--model', runDir, '--task', 'inpaint', '--input', 'mnist', '--index', '3',

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 
 import { type Browser, type Page, chromium } from 'playwright-core';
 import { type PreviewServer, build, preview } from 'vite';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -23,6 +23,7 @@ import { initBackend } from '../src/backend/select.js';
 import { Classifier, makeClassifierConfig } from '../src/classifier/cnn.js';
 import { saveClassifier } from '../src/classifier/io.js';
 import { type ExportManifest, exportCommand } from '../src/cli/export.js';
+import { main } from '../src/cli/main.js';
 import type { Output } from '../src/cli/output.js';
 import { Rng } from '../src/data/rng.js';
 import { DdnError } from '../src/errors.js';
@@ -121,6 +122,30 @@ describe('web playground without a browser', () => {
     } finally {
       disposeFolder(folder);
     }
+  });
+
+  it('export command line options', async () => {
+    const out = join(root, 'from-cli');
+    let stdout = '';
+    let stderr = '';
+    const outSpy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      stdout += String(chunk);
+      return true;
+    });
+    const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+      stderr += String(chunk);
+      return true;
+    });
+    try {
+      const args = ['export', '--model', runDir, '--out', out, '--classifier', classifierDir, '--backend', 'cpu'];
+      expect(await main([...args, '--example-count', '2', '--json'])).toBe(0);
+      expect(await main([...args, '--example-count', '-1'])).toBe(1);
+    } finally {
+      outSpy.mockRestore();
+      errSpy.mockRestore();
+    }
+    expect(JSON.parse(stdout.trim())).toMatchObject({ out, classifier: true, examples: 2 });
+    expect(stderr).toContain("invalid --example-count '-1'");
   });
 
   it('export rejects a folder with other files', async () => {

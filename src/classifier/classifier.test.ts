@@ -30,7 +30,9 @@ function shapes(count: number): Dataset {
     labels[i] = label;
     for (let y = 0; y < SIZE; y++) {
       for (let x = 0; x < SIZE; x++) {
-        const on = label === 0 ? y < 2 : label === 1 ? x < 2 : y >= 3 && y < 5 && x >= 3 && x < 5;
+        let on = y >= 3 && y < 5 && x >= 3 && x < 5;
+        if (label === 0) on = y < 2;
+        if (label === 1) on = x < 2;
         images[(i * SIZE + y) * SIZE + x] = on ? 0.9 : 0.05 * ((i + x + y) % 3);
       }
     }

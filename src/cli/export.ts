@@ -19,6 +19,7 @@ import { CLASSIFIER_CONFIG_FILE, CLASSIFIER_WEIGHTS_FILE, loadClassifier } from 
 import { loadDataset } from '../data/load.js';
 import { DdnError } from '../errors.js';
 import { CONFIG_FILE, WEIGHTS_FILE, loadModel, readModelFile } from '../io/modelDir.js';
+import type { ModelConfig } from '../model/config.js';
 import { type SafetensorsTensor, writeSafetensors } from '../io/safetensors.js';
 import { startBackend } from './backend.js';
 import { makeOutput, type Output } from './output.js';
@@ -61,13 +62,15 @@ export async function exportCommand(o: ExportCommandOptions, out: Output): Promi
   // run replaced the source folder's files in between.
   await readModelFile(o.model);
   await mkdir(o.out, { recursive: true });
+  // The manifest goes last, so a failed export leaves none behind.
+  await rm(join(o.out, EXPORT_FILE), { force: true });
   await copyFile(join(o.model, CONFIG_FILE), join(o.out, CONFIG_FILE));
   await copyFile(join(o.model, WEIGHTS_FILE), join(o.out, WEIGHTS_FILE));
   const { model, file } = await loadModel(o.out);
   let examples: ExportManifest['examples'] = null;
   let classifierCopied = false;
   try {
-    const { imageSize, imageChannels } = model.config;
+    const { imageChannels } = model.config;
 
     // The classifier must judge images with the model's channel count.
     const classifierOut = join(o.out, CLASSIFIER_FOLDER);
@@ -88,28 +91,23 @@ export async function exportCommand(o: ExportCommandOptions, out: Output): Promi
       classifierCopied = true;
     }
 
-    // Example images for the page's editing and encoding panels.
+    // Example images for the page's editing and encoding panels. When they
+    // default to the training data and that cannot be read here, the export
+    // goes on without them.
     const examplesPath = join(o.out, EXAMPLES_FILE);
     await rm(examplesPath, { force: true });
     const trainingData = typeof file.training?.data === 'string' ? file.training.data : undefined;
     const spec = o.examples ?? trainingData;
     if (spec !== undefined && spec !== 'none' && o.exampleCount > 0) {
-      const split = spec === 'mnist' || spec === 'fashion-mnist' ? 'test' : 'all';
-      const dataset = await loadDataset(spec, { split, imageSize, limit: o.exampleCount });
-      if (dataset.channels !== imageChannels || dataset.height !== imageSize) {
-        throw new DdnError(
-          `${spec}: images are ${dataset.height}×${dataset.width}×${dataset.channels}, ` +
-            `the model takes ${imageSize}×${imageSize}×${imageChannels}`,
+      try {
+        examples = await writeExamples(spec, o.exampleCount, model.config, examplesPath);
+      } catch (error) {
+        if (o.examples !== undefined || !(error instanceof DdnError)) throw error;
+        out.note(
+          `no example images, because the training data '${spec}' could not be read (${error.message}). ` +
+            'Pass --examples SPEC to choose them.',
         );
       }
-      const tensors: Record<string, SafetensorsTensor> = {
-        images: { dtype: 'F32', shape: [dataset.count, imageSize, imageSize, imageChannels], data: dataset.images },
-      };
-      if (dataset.labels !== undefined) {
-        tensors.labels = { dtype: 'I32', shape: [dataset.count], data: dataset.labels };
-      }
-      await writeFile(examplesPath, writeSafetensors(tensors, { format: 'ddn-examples', source: dataset.name }));
-      examples = { file: EXAMPLES_FILE, count: dataset.count, source: dataset.name };
     }
   } finally {
     model.dispose();
@@ -131,6 +129,32 @@ export async function exportCommand(o: ExportCommandOptions, out: Output): Promi
       `${examples === null ? 'no' : examples.count} example images`,
   );
   out.json({ out: o.out, bytes, classifier: classifierCopied, examples: examples?.count ?? 0 });
+}
+
+/** Writes the first `count` images of `spec` (its test split where it has one) as examples. */
+async function writeExamples(
+  spec: string,
+  count: number,
+  config: ModelConfig,
+  path: string,
+): Promise<NonNullable<ExportManifest['examples']>> {
+  const { imageSize, imageChannels } = config;
+  const split = spec === 'mnist' || spec === 'fashion-mnist' ? 'test' : 'all';
+  const dataset = await loadDataset(spec, { split, imageSize, limit: count });
+  if (dataset.channels !== imageChannels || dataset.height !== imageSize) {
+    throw new DdnError(
+      `${spec}: images are ${dataset.height}×${dataset.width}×${dataset.channels}, ` +
+        `the model takes ${imageSize}×${imageSize}×${imageChannels}`,
+    );
+  }
+  const tensors: Record<string, SafetensorsTensor> = {
+    images: { dtype: 'F32', shape: [dataset.count, imageSize, imageSize, imageChannels], data: dataset.images },
+  };
+  if (dataset.labels !== undefined) {
+    tensors.labels = { dtype: 'I32', shape: [dataset.count], data: dataset.labels };
+  }
+  await writeFile(path, writeSafetensors(tensors, { format: 'ddn-examples', source: dataset.name }));
+  return { file: EXAMPLES_FILE, count: dataset.count, source: dataset.name };
 }
 
 /**

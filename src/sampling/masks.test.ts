@@ -10,7 +10,7 @@ import { MASK_PRESETS, knownPixels, presetMask, readMaskPng } from './masks.js';
 const root = mkdtempSync(join(tmpdir(), 'ddn-masks-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** The mask as rows of '#' (known) and '.' (hidden). */
+/** Draws the mask as rows of '#' (known) and '.' (hidden). */
 function picture(mask: Float32Array, size: number): string[] {
   return Array.from({ length: size }, (_, y) =>
     Array.from(mask.subarray(y * size, (y + 1) * size), (m) => (m > 0 ? '#' : '.')).join(''),

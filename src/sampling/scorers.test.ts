@@ -167,19 +167,19 @@ describe('ClassScorer', () => {
     const classifier = new Classifier(makeClassifierConfig({ imageSize: size, imageChannels: 1, classes: 2, width: 4 }), 3);
     trainClassifier(classifier, data, { epochs: 6, batchSize: 16, learningRate: 1e-2, maxShift: 0 });
 
-    for (const wanted of [0, 1]) {
-      // Candidates of the other class, one of the wanted class planted.
+    for (const requested of [0, 1]) {
+      // Candidates of the other class, one of the requested class planted.
       const all = tf.tidy(() => {
         const rows: Float32Array[] = [];
         for (let b = 0; b < BATCH; b++) {
-          for (let j = 0; j < K; j++) rows.push(stripes(j === PLANTED[b] ? wanted : 1 - wanted, 100 + j));
+          for (let j = 0; j < K; j++) rows.push(stripes(j === PLANTED[b] ? requested : 1 - requested, 100 + j));
         }
         const host = new Float32Array(rows.length * size * size);
         rows.forEach((r, i) => host.set(r, i * size * size));
         return tf.sub(tf.mul(tf.tensor5d(host, [BATCH, K, size, size, 1]), 2), 1) as tf.Tensor5D;
       });
       const before = tf.memory().numTensors;
-      const scorer = new ClassScorer(classifier, wanted, BATCH);
+      const scorer = new ClassScorer(classifier, requested, BATCH);
       const scores = scorer.score({ level: 0, k: K, size, batch: BATCH }, candidateSetOf(all));
       expect(best(scores)).toEqual(PLANTED);
       expect(tf.memory().numTensors).toBe(before);

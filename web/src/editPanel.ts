@@ -175,6 +175,8 @@ export class EditPanel {
     await runTask(this.status, [this.runButton], async () => {
       const terms = this.terms(folder, source);
       const { imageSize: side, imageChannels: channels } = folder.model.config;
+      // NOTE: samplers read scores with dataSync, because the Sampler
+      // interface is synchronous, so the page does not respond until this returns.
       const { images } = guidedSample(folder.model, terms, { n, topK, seed, batchSize: 8 });
 
       const figures: HTMLElement[] = [];
