@@ -193,8 +193,7 @@ export async function trainCommand(o: TrainCommandOptions, out: Output): Promise
       };
       log.push(entry);
       await appendFile(join(o.out, LOG_FILE), `${JSON.stringify(entry)}\n`);
-      const speed = (run.options.batchSize * log.filter((e) => e.step > run.step - 20).length) /
-        Math.max(1e-3, recentSeconds(log, run.step));
+      const speed = imagesPerSecond(log, run.options.batchSize);
       bar?.update(run.step, {
         loss: result.loss.toFixed(4),
         splits: run.splitCount,
@@ -261,13 +260,12 @@ function noteResumeDifferences(run: TrainingRun, o: TrainCommandOptions, out: Ou
   }
 }
 
-/** Seconds between the log entry 20 steps ago and the latest one. */
-function recentSeconds(log: (LogEntry & { seconds?: number })[], step: number): number {
-  const recent = log.filter((e) => e.step > step - 20);
+/** Training speed over the last 20 logged steps, from their wall times. */
+function imagesPerSecond(log: (LogEntry & { seconds?: number })[], batchSize: number): number {
+  const recent = log.slice(-21);
   if (recent.length < 2) return NaN;
-  const first = recent[0].seconds ?? 0;
-  const last = recent[recent.length - 1].seconds ?? 0;
-  return ((last - first) * recent.length) / (recent.length - 1);
+  const elapsed = (recent[recent.length - 1].seconds ?? 0) - (recent[0].seconds ?? 0);
+  return elapsed > 0 ? (batchSize * (recent.length - 1)) / elapsed : NaN;
 }
 
 /** Loads the held-out split where the data has one, else returns the training images. */
