@@ -5,9 +5,10 @@
  * Run: npx --yes tsx bench/memory.ts K BATCH
  * Prints one JSON line:
  *   step: resident set size (RSS) after building the single-shot model, and
- *     the peak RSS and wasm heap after one training step;
- *   head: wasm heap growth of the finest level's distances alone, through
- *     the Gram expansion and directly (each measured in its own child).
+ *     the peak RSS, wasm heap and peak tensor bytes of one training step;
+ *   head: peak tensor bytes and wasm heap growth of the finest level's
+ *     distances alone, through the Gram expansion and directly (each
+ *     measured in its own child).
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -43,10 +44,14 @@ async function measureStep(k: number, batch: number) {
   const images = Float32Array.from({ length: batch * SIZE * SIZE * CHANNELS }, () => rng.next() * 2 - 1);
   const rssBefore = process.memoryUsage().rss;
   const heapBefore = wasmHeapBytes();
+  const bytesBefore = tf.memory().numBytes;
   const start = performance.now();
-  trainStep(model, optimizer, makeSplitPrunes(model), images, rng);
+  const profile = await tf.profile(() => {
+    trainStep(model, optimizer, makeSplitPrunes(model), images, rng);
+  });
   const seconds = (performance.now() - start) / 1000;
   return {
+    tensorPeakMiB: (profile.peakBytes - bytesBefore) / MIB,
     params: model.params.count(),
     finestScale: config.scales[config.scales.length - 1],
     rssBeforeMiB: rssBefore / MIB,
@@ -57,8 +62,11 @@ async function measureStep(k: number, batch: number) {
   };
 }
 
-/** Wasm heap growth of one distance computation at the finest scale. */
-function measureHead(k: number, batch: number, form: 'gram' | 'direct') {
+/**
+ * Peak tensor bytes (tfjs engine count) and wasm heap growth of one distance
+ * computation at the finest scale.
+ */
+async function measureHead(k: number, batch: number, form: 'gram' | 'direct') {
   const config = makeConfig({ paradigm: 'single-shot', imageSize: SIZE, imageChannels: CHANNELS, k });
   const finest = config.scales[config.scales.length - 1];
   const nodeChannels = Math.floor(finest.channels / 2);
@@ -66,14 +74,19 @@ function measureHead(k: number, batch: number, form: 'gram' | 'direct') {
   const weights = tf.randomNormal([nodeChannels, finest.k, CHANNELS]);
   const residual = tf.randomUniform([batch, SIZE, SIZE, CHANNELS], -1, 1) as tf.Tensor4D;
   const heapBefore = wasmHeapBytes();
+  const bytesBefore = tf.memory().numBytes;
   const start = performance.now();
-  const distances = form === 'gram'
-    ? gramSquaredDistances(features, weights, residual)
-    : directSquaredDistances(features, weights, residual);
-  distances.dataSync();
+  const profile = await tf.profile(() => {
+    const distances = form === 'gram'
+      ? gramSquaredDistances(features, weights, residual)
+      : directSquaredDistances(features, weights, residual);
+    distances.dataSync();
+    distances.dispose();
+  });
   return {
     form,
     k: finest.k,
+    tensorPeakMiB: (profile.peakBytes - bytesBefore) / MIB,
     growthMiB: (wasmHeapBytes() - heapBefore) / MIB,
     seconds: (performance.now() - start) / 1000,
   };
@@ -102,7 +115,7 @@ async function main(): Promise<void> {
   }
   await initBackend('wasm');
   if (form === 'gram' || form === 'direct') {
-    console.log(JSON.stringify(measureHead(k, batch, form)));
+    console.log(JSON.stringify(await measureHead(k, batch, form)));
     return;
   }
   const step = await measureStep(k, batch);

@@ -4,7 +4,7 @@ import type { OpTimings, TorchOpTimings } from './ops.js';
 
 /** Images per second of one model; null where that setup did not run. */
 export interface Throughput {
-  /** TypeScript, one process. */
+  /** TypeScript on one core: training on 1 worker thread, sampling in the main thread. */
   ts: number;
   /** TypeScript, data-parallel on worker threads. */
   tsWorkers: number | null;
@@ -45,7 +45,7 @@ export interface BenchResults {
   threadsPerProcess: number;
   workers: number;
   nativeBackend: string;
-  options: { batch: number; rounds: number; steps: number; warmup: number };
+  options: { batch: number; chunk: number; rounds: number; steps: number; warmup: number };
   train: Headline;
   sample: Headline;
   models: ModelFigures[];
@@ -71,19 +71,52 @@ interface MemoryRecord {
   k: number;
   failed?: string;
   batch: number;
-  step: { params: number; rssBeforeMiB: number; rssPeakMiB: number; wasmHeapAfterMiB: number; stepSeconds: number };
-  head: { form: string; growthMiB?: number; seconds?: number; failed?: string }[];
+  step: {
+    params: number;
+    rssBeforeMiB: number;
+    rssPeakMiB: number;
+    wasmHeapAfterMiB: number;
+    tensorPeakMiB: number;
+    stepSeconds: number;
+  };
+  head: { form: string; tensorPeakMiB?: number; seconds?: number; failed?: string }[];
 }
 
 function memoryRows(memory: unknown[]): string[] {
   return (memory as MemoryRecord[]).map((m) => {
-    if (m.failed !== undefined) return `| ${m.k} | failed: ${m.failed} | | | | | | |`;
+    if (m.failed !== undefined) return `| ${m.k} | failed: ${m.failed} | | | | | | | |`;
     const gram = m.head.find((h) => h.form === 'gram');
     const direct = m.head.find((h) => h.form === 'direct');
     const head = (h: MemoryRecord['head'][number] | undefined) =>
-      h === undefined ? '–' : h.failed !== undefined ? `failed (${h.failed.slice(0, 60)})` : `${fixed(h.growthMiB, 0)} MiB, ${fixed(h.seconds, 2)} s`;
-    return `| ${m.k} | ${m.step.params} | ${fixed(m.step.rssBeforeMiB, 0)} | ${fixed(m.step.rssPeakMiB, 0)} | ${fixed(m.step.wasmHeapAfterMiB, 0)} | ${fixed(m.step.stepSeconds, 1)} | ${head(gram)} | ${head(direct)} |`;
+      h === undefined ? '–' : h.failed !== undefined ? `failed (${h.failed.slice(0, 60)})` : `${fixed(h.tensorPeakMiB, 1)} MiB, ${fixed(h.seconds, 2)} s`;
+    const { step } = m;
+    return `| ${m.k} | ${step.params} | ${fixed(step.rssBeforeMiB, 0)} | ${fixed(step.rssPeakMiB, 0)} | ${fixed(step.wasmHeapAfterMiB, 0)} | ${fixed(step.tensorPeakMiB, 0)} | ${fixed(step.stepSeconds, 1)} | ${head(gram)} | ${head(direct)} |`;
   });
+}
+
+const speedup = (before: number | null | undefined, after: number | null | undefined) =>
+  before === null || before === undefined || after === null || after === undefined ? '–' : `${(before / after).toFixed(2)}×`;
+
+/** One line per lever with its measured before and after figures. */
+function leverLines(r: BenchResults): string[] {
+  const { ts } = r.ops;
+  const lines = [
+    `- Convolution input gradient as a forward convolution: ${fixed(ts.convInputGradientWasmOwn)} ms (wasm's own kernel) → ` +
+      `${fixed(ts.convInputGradient)} ms, ${speedup(ts.convInputGradientWasmOwn, ts.convInputGradient)} faster. Kept.`,
+    `- Convolution filter gradient as a forward convolution: no wasm kernel (training threw) → ${fixed(ts.convFilterGradient)} ms ` +
+      `(${speedup(ts.convFilterGradient, ts.convForward)} a forward convolution). Kept.`,
+    `- DDL head distances through the Gram expansion: ${fixed(ts.distancesDirect)} ms direct → ${fixed(ts.distancesGram)} ms, ` +
+      `${speedup(ts.distancesDirect, ts.distancesGram)} faster at this shape; memory in the table below. Kept.`,
+  ];
+  for (const m of r.models) {
+    lines.push(
+      `- ${r.workers} worker threads, ${m.name} model: training ${fixed(m.train.ts)} → ${fixed(m.train.tsWorkers)} images/s ` +
+        `(${speedup(m.train.tsWorkers, m.train.ts)}), sampling ${fixed(m.sample.ts)} → ${fixed(m.sample.tsWorkers)} images/s ` +
+        `(${speedup(m.sample.tsWorkers, m.sample.ts)}).`,
+    );
+  }
+  lines.push(`- @tensorflow/tfjs-node: ${r.nativeBackend}; not measured.`);
+  return lines;
 }
 
 export function formatResults(r: BenchResults): string {
@@ -100,8 +133,11 @@ Machine: ${r.machine.cpus} CPUs, Node ${r.machine.node}, PyTorch ${r.machine.tor
 run: ${r.machine.loadBefore.join(', ')}; after: ${r.machine.loadAfter.join(', ')}. Figures taken under
 a load above the core count are noisy; the ratios of one alternating run are less so.
 
-TypeScript backend: **${r.backend}**, ${r.threadsPerProcess} thread per process;
-data-parallel runs use ${r.workers} worker threads, each with its own ${r.backend} backend.
+TypeScript backend: **${r.backend}**, ${r.threadsPerProcess} thread per backend instance.
+TypeScript training runs on worker threads (src/train/parallel.ts), each with its own
+${r.backend} backend, in chunks of at most ${r.options.chunk} images per pass: "1 core" is one
+worker, "${r.workers} workers" splits every batch between ${r.workers}. Sampling on 1 core runs in the
+main thread (\`DdnModel.sample\`); with workers each decodes part of the batch.
 @tensorflow/tfjs-node: ${r.nativeBackend}.
 
 Batch ${r.options.batch}; ${r.options.rounds} rounds of ${r.options.steps} timed steps per side
@@ -118,13 +154,13 @@ The faster TypeScript setup against the faster PyTorch setup; ratio = TypeScript
 
 ## Training, images/s
 
-| model | parameters | TS 1 process | TS ${r.workers} workers | torch 1 thread | torch 2 threads | best / best |
+| model | parameters | TS 1 core | TS ${r.workers} workers | torch 1 thread | torch 2 threads | best / best |
 |---|---|---|---|---|---|---|
 ${throughputRows(r, 'train').join('\n')}
 
 ## Sampling, images/s
 
-| model | parameters | TS 1 process | TS workers | torch 1 thread | torch 2 threads | best / best |
+| model | parameters | TS 1 core | TS ${r.workers} workers | torch 1 thread | torch 2 threads | best / best |
 |---|---|---|---|---|---|---|
 ${throughputRows(r, 'sample').join('\n')}
 
@@ -147,14 +183,19 @@ ${opRow('head distances, direct ([b, K, h, w, c])', ts.distancesDirect, null, nu
 tfjs-backend-wasm 4.22 has no filter-gradient kernel at all: before the recipe, training a
 convolution on wasm threw.
 
+## Levers, before → after (this run)
+
+${leverLines(r).join('\n')}
+
 ## Memory: one training step, single-shot model, 64×64 RGB, batch ${(r.memory as MemoryRecord[])[0]?.batch ?? '–'}
 
 Each K in a fresh process. RSS = resident set size; the wasm heap never shrinks, so its size
-after the step is the step's peak. Head columns: wasm heap growth and time of the finest
-level's distances alone (64×64, K nodes), each form in its own process.
+after the step is the step's peak. Tensor peak = the most bytes of live tensors during the
+step, as \`tf.profile\` counts them. Head columns: tensor peak and time of the finest level's
+distances alone (64×64, K nodes, forward only), each form in its own process.
 
-| K | parameters | RSS before step, MiB | peak RSS, MiB | wasm heap after step, MiB | step s | head, Gram | head, direct |
-|---|---|---|---|---|---|---|---|
+| K | parameters | RSS before step, MiB | peak RSS, MiB | wasm heap after step, MiB | tensor peak, MiB | step s | head, Gram | head, direct |
+|---|---|---|---|---|---|---|---|---|
 ${memoryRows(r.memory).join('\n')}
 `;
 }

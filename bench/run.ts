@@ -3,13 +3,14 @@
  * (bench/twin.py), in one run on one machine. Writes bench/RESULTS.json
  * and bench/RESULTS.md.
  *
- * Both sides run alternately round by round (TypeScript in one process,
- * PyTorch with 1 and 2 threads, TypeScript on worker threads), after
+ * Both sides run alternately round by round (TypeScript on 1 worker
+ * thread, PyTorch with 1 and 2 threads, TypeScript on 2 workers), after
  * warm-up steps, so that a change in machine load hits every side alike.
  * Every figure is a median over all timed steps of all rounds.
  *
- * Run: npx --yes tsx bench/run.ts [--batch 8] [--rounds 5] [--steps 3]
- *      [--warmup 2] [--workers 2] [--python /usr/bin/python3] [--quick]
+ * Run: npx --yes tsx bench/run.ts [--batch 32] [--chunk 8] [--rounds 3]
+ *      [--steps 2] [--warmup 2] [--workers 2] [--memory-batch 16]
+ *      [--python /usr/bin/python3] [--quick] [--skip-memory]
  */
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -25,7 +26,7 @@ import { type ModelConfig, makeConfig } from '../src/model/config.js';
 import { DdnModel } from '../src/model/model.js';
 import { Adam } from '../src/train/adam.js';
 import { ParallelTrainer } from '../src/train/parallel.js';
-import { makeSplitPrunes, trainStep } from '../src/train/step.js';
+import { makeSplitPrunes } from '../src/train/step.js';
 import { measureOps, type OpTimings, type TorchOpTimings } from './ops.js';
 import { formatResults, type BenchResults, type ModelFigures } from './report.js';
 import { TorchTwin } from './torchTwin.js';
@@ -42,6 +43,7 @@ interface BenchOptions {
   python: string;
   skipMemory: boolean;
   memoryBatch: number;
+  chunk: number;
 }
 
 function parseOptions(argv: string[]): BenchOptions {
@@ -57,14 +59,15 @@ function parseOptions(argv: string[]): BenchOptions {
   const quick = argv.includes('--quick');
   const pythonIndex = argv.indexOf('--python');
   return {
-    batch: value('batch', 8),
-    rounds: value('rounds', quick ? 1 : 5),
-    steps: value('steps', quick ? 1 : 3),
+    batch: value('batch', 32),
+    rounds: value('rounds', quick ? 1 : 3),
+    steps: value('steps', quick ? 1 : 2),
     warmup: value('warmup', quick ? 1 : 2),
     workers: value('workers', Math.min(2, availableParallelism())),
     python: pythonIndex >= 0 ? argv[pythonIndex + 1] : '/usr/bin/python3',
     skipMemory: argv.includes('--skip-memory'),
     memoryBatch: value('memory-batch', 16),
+    chunk: value('chunk', 8),
   };
 }
 
@@ -88,15 +91,21 @@ async function benchModel(
 ): Promise<ModelFigures> {
   const { batch, rounds, steps, warmup, workers } = options;
   const imageLength = config.imageSize ** 2 * config.imageChannels;
+  // Training runs on worker threads in both TypeScript setups, because
+  // micro-batches (chunks) bound the memory of a pass: one process holding
+  // every intermediate tensor of a batch of 32 overflows the 4 GiB wasm heap
+  // with the recurrence model.
   const model = new DdnModel(config, 0);
-  const optimizer = new Adam(model.params.list(), { learningRate: LEARNING_RATE });
-  const counters = makeSplitPrunes(model);
-  const parallelModel = new DdnModel(config, 0);
-  const parallelOptimizer = new Adam(parallelModel.params.list(), { learningRate: LEARNING_RATE });
-  const parallelCounters = makeSplitPrunes(parallelModel);
-  const trainer = workers > 0 ? await ParallelTrainer.create(parallelModel, { workers }) : null;
   const params = model.params.count();
   await twin.build(name, config, params, LEARNING_RATE);
+  const setups = await Promise.all(
+    [1, workers].filter((w, i) => w > 0 && (i === 0 || w > 1)).map(async (count) => {
+      const copy = new DdnModel(config, 0);
+      const optimizer = new Adam(copy.params.list(), { learningRate: LEARNING_RATE });
+      const trainer = await ParallelTrainer.create(copy, { workers: count, maxChunk: options.chunk });
+      return { count, model: copy, optimizer, counters: makeSplitPrunes(copy), trainer };
+    }),
+  );
 
   const dataRng = new Rng(7);
   const stepRng = new Rng(8);
@@ -105,31 +114,41 @@ async function benchModel(
   const nextBatch = () => batches[next++ % batches.length];
 
   const times = { ts: [] as number[], tsWorkers: [] as number[], torch1: [] as number[], torch2: [] as number[] };
-  const sampleTimes = { ts: [] as number[], torch1: [] as number[], torch2: [] as number[] };
+  const sampleTimes = { ts: [] as number[], tsWorkers: [] as number[], torch1: [] as number[], torch2: [] as number[] };
   const sampleRng = new Rng(9);
 
   for (let round = 0; round < rounds; round++) {
     const warm = round === 0 ? warmup : 0;
-    times.ts.push(...timeSteps(warm, steps, () => trainStep(model, optimizer, counters, nextBatch(), stepRng)));
-    times.torch1.push(...(await twin.train(name, 1, batch, warm, steps)));
-    times.torch2.push(...(await twin.train(name, 2, batch, warm, steps)));
-    if (trainer !== null) {
-      times.tsWorkers.push(
-        ...(await timeStepsAsync(warm, steps, () =>
-          trainer.step(parallelOptimizer, parallelCounters, nextBatch(), stepRng),
-        )),
+    for (const setup of setups) {
+      const stepTimes = await timeStepsAsync(warm, steps, () =>
+        setup.trainer.step(setup.optimizer, setup.counters, nextBatch(), stepRng),
       );
+      (setup.count === 1 ? times.ts : times.tsWorkers).push(...stepTimes);
+      if (setup.count === 1) {
+        times.torch1.push(...(await twin.train(name, 1, batch, warm, steps)));
+        times.torch2.push(...(await twin.train(name, 2, batch, warm, steps)));
+      }
     }
     sampleTimes.ts.push(...timeSteps(warm, steps, () => model.sample(batch, sampleRng, batch)));
     sampleTimes.torch1.push(...(await twin.sample(name, 1, batch, warm, steps)));
     sampleTimes.torch2.push(...(await twin.sample(name, 2, batch, warm, steps)));
+    const parallel = setups.find((s) => s.count > 1);
+    if (parallel !== undefined) {
+      // Each worker decodes half of the batch.
+      const half = Math.ceil(batch / parallel.count);
+      sampleTimes.tsWorkers.push(
+        ...(await timeStepsAsync(warm, steps, () => parallel.trainer.sample(batch, sampleRng, half))),
+      );
+    }
     console.log(`  ${name}: round ${round + 1}/${rounds} done (load ${loadavg()[0].toFixed(1)})`);
   }
 
-  await trainer?.close();
-  for (const o of [optimizer, parallelOptimizer]) o.dispose();
+  for (const setup of setups) {
+    await setup.trainer.close();
+    setup.optimizer.dispose();
+    setup.model.dispose();
+  }
   model.dispose();
-  parallelModel.dispose();
 
   const perSecond = (ms: number[]) => (ms.length === 0 ? null : (batch * 1000) / median(ms));
   return {
@@ -145,7 +164,7 @@ async function benchModel(
     },
     sample: {
       ts: perSecond(sampleTimes.ts) as number,
-      tsWorkers: null,
+      tsWorkers: perSecond(sampleTimes.tsWorkers),
       torch1: perSecond(sampleTimes.torch1) as number,
       torch2: perSecond(sampleTimes.torch2) as number,
     },
@@ -222,7 +241,7 @@ async function main(): Promise<void> {
       threadsPerProcess: backend.threads,
       workers: options.workers,
       nativeBackend: await nativeBackendStatus(),
-      options: { batch: options.batch, rounds: options.rounds, steps: options.steps, warmup: options.warmup },
+      options: { batch: options.batch, chunk: options.chunk, rounds: options.rounds, steps: options.steps, warmup: options.warmup },
       train: headline(models[0], 'train'),
       sample: headline(models[0], 'sample'),
       models,

@@ -28,7 +28,15 @@ import {
   evaluateSuperResolution,
   measureGuidance,
 } from '../sampling/evaluate.js';
-import { GUIDE_TASKS, type GuideCondition, type GuideTask, type GuideTerm, guidedSample } from '../sampling/guide.js';
+import {
+  GUIDE_TASKS,
+  type GuideCondition,
+  type GuideTask,
+  type GuideTerm,
+  SUPERRES_FACTORS,
+  type SuperResolutionFactor,
+  guidedSample,
+} from '../sampling/guide.js';
 import { MASK_PRESETS, type MaskPreset, presetMask, readMaskPng } from '../sampling/masks.js';
 import { toImages } from '../train/artifacts.js';
 import { startBackend } from './backend.js';
@@ -45,7 +53,7 @@ export interface GuideCommandOptions {
   degraded: boolean;
   mask?: string;
   maskPreset?: MaskPreset;
-  factor: 2 | 4 | 8;
+  factor: SuperResolutionFactor;
   bits: number;
   noise: number;
   class?: number;
@@ -74,7 +82,7 @@ export function registerGuideCommand(program: Command, backendOption: () => Opti
     .option('--degraded', 'the --input is the condition already (low-resolution, gray, noisy or few-bit)', false)
     .option('--mask <file.png>', 'inpainting mask at the model\'s side: white pixels known, black hidden')
     .addOption(new Option('--mask-preset <name>', 'inpainting mask hiding a region: ' + MASK_PRESETS.join(', ')).argParser(parseChoice('mask-preset', MASK_PRESETS)))
-    .addOption(new Option('--factor <n>', 'super-resolution factor').argParser(parseChoice('factor', ['2', '4', '8'] as const)).default('4'))
+    .option('--factor <n>', 'super-resolution factor: 2, 4 or 8', parseFactor, 4)
     .option('--bits <n>', 'bits per channel of the lowbit condition', parseInteger('bits', 1, 8), 2)
     .option('--noise <sigma>', 'standard deviation of the Gaussian noise that denoise adds, pixel values in [0, 1]', parseNumber('noise', 0, 1), 0.2)
     .option('--class <n>', 'class to generate (class guidance)', parseInteger('class', 0))
@@ -89,9 +97,15 @@ export function registerGuideCommand(program: Command, backendOption: () => Opti
     .option('--eval <n>', 'measure inpaint or superres on the first n test images of the dataset --input, or class guidance with n samples per class judged by --judge; the grid shows up to 8 cases', parseInteger('eval', 1, 100000))
     .addOption(backendOption())
     .addOption(jsonOption())
-    .action(async (opts) =>
-      guideCommand({ ...opts, factor: Number(opts.factor) as 2 | 4 | 8 }, makeOutput(Boolean(opts.json))),
-    );
+    .action(async (opts) => guideCommand(opts, makeOutput(Boolean(opts.json))));
+}
+
+function parseFactor(text: string): SuperResolutionFactor {
+  const value = Number(text);
+  if (!(SUPERRES_FACTORS as readonly number[]).includes(value)) {
+    throw new DdnError(`invalid --factor '${text}': expected 2, 4 or 8`);
+  }
+  return value as SuperResolutionFactor;
 }
 
 /** Parses `--also` items such as `class:1` or `inpaint:0.5`. */

@@ -56,13 +56,16 @@ afterAll(async () => {
 });
 
 describe('ParallelTrainer', () => {
-  const cases: [Paradigm, number, number][] = [
-    ['recurrence', 2, 6],
-    ['single-shot', 2, 7],
-    ['single-shot', 1, 4],
+  // Columns: paradigm, workers, batch, most images per pass (0: no limit).
+  const cases: [Paradigm, number, number, number][] = [
+    ['recurrence', 2, 6, 0],
+    ['single-shot', 2, 7, 0],
+    ['single-shot', 1, 4, 0],
+    ['recurrence', 2, 7, 2],
   ];
 
-  it.each(cases)('%s model, %i workers, batch %i: same steps as one process', async (paradigm, workers, batch) => {
+  it.each(cases)('%s model, %i workers, batch %i, chunk %i: same steps as one process', async (paradigm, workers, batch, chunk) => {
+    const maxChunk = chunk === 0 ? undefined : chunk;
     // Chain dropout at 0.5 so that both ways of picking occur within three steps.
     const config = makeConfig({ paradigm, imageSize: 8, k: 8, levels: 4, channels: 8, chainDropout: 0.5 });
     const single = new DdnModel(config, 3);
@@ -76,7 +79,7 @@ describe('ParallelTrainer', () => {
     const parallelCounters = makeSplitPrunes(parallel);
     const singleRng = lcg(11);
     const parallelRng = lcg(11);
-    const trainer = await ParallelTrainer.create(parallel, { workers });
+    const trainer = await ParallelTrainer.create(parallel, { workers, maxChunk });
     trainers.push(trainer);
     expect(trainer.workerCount).toBe(workers);
 
@@ -98,6 +101,25 @@ describe('ParallelTrainer', () => {
     for (const o of [singleOptimizer, parallelOptimizer]) o.dispose();
     single.dispose();
     parallel.dispose();
+  });
+
+  it.each(['single-shot', 'recurrence'] as const)('%s model: sample equals model.sample', async (paradigm) => {
+    const config = makeConfig({ paradigm, imageSize: 8, k: 8, levels: 3, channels: 8 });
+    const model = new DdnModel(config, 4);
+    const trainer = await ParallelTrainer.create(model, { workers: 2 });
+    trainers.push(trainer);
+    const expected = model.sample(5, lcg(21), 2);
+    const actual = await trainer.sample(5, lcg(21), 2);
+    expect(actual.latents).toEqual(expected.latents);
+    expect(actual.images.length).toBe(expected.images.length);
+    expect(maxAbsDifference([actual.images], [expected.images])).toBeLessThan(1e-5);
+    model.dispose();
+  });
+
+  it('rejects a chunk size below 1', async () => {
+    const model = new DdnModel(makeConfig({ imageSize: 8, k: 4, levels: 2, channels: 8 }), 0);
+    await expect(ParallelTrainer.create(model, { workers: 1, maxChunk: 0 })).rejects.toThrow(/invalid chunk size 0/);
+    model.dispose();
   });
 
   it('rejects a worker count below 1', async () => {

@@ -7,6 +7,8 @@
  * share size), takes the Adam step and runs Split-and-Prune. The new
  * weights travel to the workers with the next step.
  *
+ * `sample` spreads image generation over the workers the same way.
+ *
  * The result equals a one-process `trainStep` on the same batch within
  * float rounding: the loss is a mean over images, so the batch gradient is
  * the share-weighted mean of the share gradients, and chain dropout draws
@@ -20,7 +22,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import type { BackendName } from '../backend/select.js';
 import { DdnError } from '../errors.js';
-import type { DdnModel } from '../model/model.js';
+import type { DdnModel, GeneratedBatch } from '../model/model.js';
 import type { RandomSource, Selection } from '../sampling/sampler.js';
 import type { SplitPrune } from '../splitPrune/index.js';
 import type { Adam } from './adam.js';
@@ -30,6 +32,13 @@ import type { WorkerReply, WorkerRequest } from './parallelWorker.js';
 export interface ParallelOptions {
   /** Number of worker threads, at least 1. */
   workers: number;
+  /**
+   * Most images one worker runs through one forward and backward pass; a
+   * larger share is split into chunks whose gradients are averaged the same
+   * way. Bounds memory: tfjs keeps every intermediate tensor of a pass until
+   * its gradients are done. Default: no limit.
+   */
+  maxChunk?: number;
   /** Backend of every worker; default: the backend the main thread runs on. */
   backend?: BackendName;
 }
@@ -101,6 +110,7 @@ export class ParallelTrainer {
     private readonly workers: WorkerHandle[],
     /** Backend that the workers run on. */
     readonly backend: BackendName,
+    private readonly maxChunk: number,
   ) {}
 
   /** Starts `options.workers` threads, each with a copy of `model`. */
@@ -109,9 +119,13 @@ export class ParallelTrainer {
     if (!Number.isInteger(count) || count < 1) {
       throw new DdnError(`invalid worker count ${count}: expected an integer ≥ 1`);
     }
+    const maxChunk = options.maxChunk ?? Infinity;
+    if (!(maxChunk === Infinity || (Number.isInteger(maxChunk) && maxChunk >= 1))) {
+      throw new DdnError(`invalid chunk size ${maxChunk}: expected an integer ≥ 1`);
+    }
     const backend = options.backend ?? BACKEND_OF_ENGINE[tf.getBackend()] ?? 'wasm';
     const handles = Array.from({ length: count }, (_, i) => new WorkerHandle(i, startWorker()));
-    const trainer = new ParallelTrainer(model, handles, backend);
+    const trainer = new ParallelTrainer(model, handles, backend, maxChunk);
     try {
       await Promise.all(
         handles.map((handle) =>
@@ -150,27 +164,71 @@ export class ParallelTrainer {
       );
     }
 
-    // Contiguous shares of the batch; workers beyond the batch size idle.
-    const active = this.workers.slice(0, Math.min(this.workers.length, batch));
-    const starts = active.map((_, w) => Math.round((w * batch) / active.length));
-    const ends = active.map((_, w) => Math.round(((w + 1) * batch) / active.length));
+    // Contiguous chunks of the batch, dealt to the workers in turn; each
+    // worker runs its chunks one after the other.
+    const chunkCount = Math.max(Math.min(this.workers.length, batch), Math.ceil(batch / this.maxChunk));
+    const starts = Array.from({ length: chunkCount }, (_, i) => Math.round((i * batch) / chunkCount));
+    const ends = Array.from({ length: chunkCount }, (_, i) => Math.round(((i + 1) * batch) / chunkCount));
     const randomValues = drawChainDropout(rng, this.model.levels, chainDropout, starts, ends);
     const weights = this.model.params.list().map((v) => v.dataSync() as Float32Array);
 
     const replies = await Promise.all(
-      active.map((handle, w) =>
-        handle.request({
+      starts.map((start, i) =>
+        this.workers[i % this.workers.length].request({
           type: 'step',
-          weights,
-          images: images.slice(starts[w] * imageLength, ends[w] * imageLength),
-          labels: labels?.slice(starts[w], ends[w]),
-          randomValues: randomValues[w],
+          weights: i < this.workers.length ? weights : null,
+          images: images.slice(start * imageLength, ends[i] * imageLength),
+          labels: labels?.slice(start, ends[i]),
+          randomValues: randomValues[i],
         }),
       ),
     );
-    const shares = active.map((_, w) => (ends[w] - starts[w]) / batch);
+    const shares = starts.map((start, i) => (ends[i] - start) / batch);
     const combined = combineReplies(replies, shares, this.model.params.list());
     return applyGradients(this.model, optimizer, splitPrunes, combined);
+  }
+
+  /**
+   * Makes `n` new images like `model.sample(n, rng, batchSize)`: the picks
+   * are drawn here in the same order, and the workers decode the latents
+   * in batches of at most `batchSize`.
+   */
+  async sample(n: number, rng: RandomSource, batchSize = 64): Promise<GeneratedBatch> {
+    if (!Number.isInteger(n) || n < 0 || !Number.isInteger(batchSize) || batchSize < 1) {
+      throw new DdnError(`invalid sample request: n ${n}, batch size ${batchSize}; expected integers, n ≥ 0 and batch ≥ 1`);
+    }
+    const ks = this.model.ks;
+    const latents: Int32Array[] = Array.from({ length: n }, () => new Int32Array(ks.length));
+    for (let start = 0; start < n; start += batchSize) {
+      const count = Math.min(batchSize, n - start);
+      ks.forEach((k, level) => {
+        for (let i = 0; i < count; i++) latents[start + i][level] = Math.floor(rng.next() * k);
+      });
+    }
+
+    const weights = this.model.params.list().map((v) => v.dataSync() as Float32Array);
+    const starts: number[] = [];
+    for (let start = 0; start < n; start += batchSize) starts.push(start);
+    const replies = await Promise.all(
+      starts.map((start, i) => {
+        const chunk = latents.slice(start, start + batchSize);
+        return this.workers[i % this.workers.length].request({
+          type: 'decode',
+          weights: i < this.workers.length ? weights : null,
+          latents: chunk,
+        });
+      }),
+    );
+
+    const imageLength = this.model.imageLength;
+    const images = new Float32Array(n * imageLength);
+    replies.forEach((reply, i) => {
+      if (reply.type !== 'images') {
+        throw new DdnError(`training worker sent '${reply.type}' where images were expected`);
+      }
+      images.set(reply.images, starts[i] * imageLength);
+    });
+    return { images, latents };
   }
 
   /** Stops every worker thread. */
@@ -181,9 +239,9 @@ export class ParallelTrainer {
 
 /**
  * Draws, in `trainStep`'s order, the random numbers that chain dropout will
- * use in one step, and deals them to the workers: per level one number that
- * decides whether the level picks at random, and when it does one number
- * per image, which goes to the worker holding that image.
+ * use in one step, and deals them to the chunks of the batch: per level one
+ * number that decides whether the level picks at random, and when it does
+ * one number per image, which goes to the chunk holding that image.
  *
  * NOTE: this mirrors how `ArgminSampler.select` reads its random source. A
  * change there must be made here too; the parallel test catches a mismatch.
@@ -195,18 +253,18 @@ function drawChainDropout(
   starts: number[],
   ends: number[],
 ): Float64Array[] {
-  const perWorker: number[][] = starts.map(() => []);
+  const perChunk: number[][] = starts.map(() => []);
   if (chainDropout > 0) {
     for (let level = 0; level < levels; level++) {
       const decision = rng.next();
-      for (const values of perWorker) values.push(decision);
+      for (const values of perChunk) values.push(decision);
       if (decision >= chainDropout) continue;
-      starts.forEach((start, w) => {
-        for (let i = start; i < ends[w]; i++) perWorker[w].push(rng.next());
+      starts.forEach((start, chunk) => {
+        for (let i = start; i < ends[chunk]; i++) perChunk[chunk].push(rng.next());
       });
     }
   }
-  return perWorker.map((values) => Float64Array.from(values));
+  return perChunk.map((values) => Float64Array.from(values));
 }
 
 /** Share-weighted mean of the workers' losses and gradients, with their picks joined in batch order. */

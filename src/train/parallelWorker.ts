@@ -18,13 +18,24 @@ export type WorkerRequest =
   | { type: 'init'; config: ModelConfig; backend: BackendName }
   | {
       type: 'step';
-      /** Values of every variable, in `model.params.list()` order. */
-      weights: Float32Array[];
+      /**
+       * Values of every variable, in `model.params.list()` order, or null
+       * to keep the weights of the previous request (a later chunk of the
+       * same step).
+       */
+      weights: Float32Array[] | null;
       /** This worker's share of the batch, [n, S, S, c] in [−1, 1]. */
       images: Float32Array;
       labels?: Int32Array;
       /** The random numbers that chain dropout reads, in order. */
       randomValues: Float64Array;
+    }
+  | {
+      type: 'decode';
+      /** As in 'step'. */
+      weights: Float32Array[] | null;
+      /** One latent per image, each [L]; all of them run as one batch. */
+      latents: Int32Array[];
     };
 
 export type WorkerReply =
@@ -37,6 +48,7 @@ export type WorkerReply =
       gradients: (Float32Array | null)[];
       selections: Selection[];
     }
+  | { type: 'images'; /** [n, S, S, c] in [0, 1]. */ images: Float32Array }
   | { type: 'error'; message: string };
 
 /** Replays numbers drawn on the main thread, so every worker sees the same chain dropout. */
@@ -65,14 +77,22 @@ async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; tra
     return { reply: { type: 'ready', backend: tf.getBackend() }, transfer: [] };
   }
 
-  if (model === null) throw new Error("a 'step' request arrived before 'init'");
+  if (model === null) throw new Error(`a '${request.type}' request arrived before 'init'`);
   const variables = model.params.list();
-  if (request.weights.length !== variables.length) {
-    throw new Error(`expected ${variables.length} weight arrays, got ${request.weights.length}`);
+  const weights = request.weights;
+  if (weights !== null) {
+    if (weights.length !== variables.length) {
+      throw new Error(`expected ${variables.length} weight arrays, got ${weights.length}`);
+    }
+    tf.tidy(() => {
+      variables.forEach((variable, i) => variable.assign(tf.tensor(weights[i], variable.shape)));
+    });
   }
-  tf.tidy(() => {
-    variables.forEach((variable, i) => variable.assign(tf.tensor(request.weights[i], variable.shape)));
-  });
+
+  if (request.type === 'decode') {
+    const { images } = model.decode(request.latents, model.levels, request.latents.length);
+    return { reply: { type: 'images', images }, transfer: [images.buffer as ArrayBuffer] };
+  }
 
   const result = computeGradients(model, request.images, new ReplaySource(request.randomValues), request.labels);
   // Copies, because a typed array read from the wasm heap must not be transferred.
