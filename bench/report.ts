@@ -87,8 +87,11 @@ function memoryRows(memory: unknown[]): string[] {
     if (m.failed !== undefined) return `| ${m.k} | failed: ${m.failed} | | | | | | | |`;
     const gram = m.head.find((h) => h.form === 'gram');
     const direct = m.head.find((h) => h.form === 'direct');
-    const head = (h: MemoryRecord['head'][number] | undefined) =>
-      h === undefined ? '–' : h.failed !== undefined ? `failed (${h.failed.slice(0, 60)})` : `${fixed(h.tensorPeakMiB, 1)} MiB, ${fixed(h.seconds, 2)} s`;
+    const head = (h: MemoryRecord['head'][number] | undefined): string => {
+      if (h === undefined) return '–';
+      if (h.failed !== undefined) return `failed (${h.failed.slice(0, 60)})`;
+      return `${fixed(h.tensorPeakMiB, 1)} MiB, ${fixed(h.seconds, 2)} s`;
+    };
     const { step } = m;
     return `| ${m.k} | ${step.params} | ${fixed(step.rssBeforeMiB, 0)} | ${fixed(step.rssPeakMiB, 0)} | ${fixed(step.wasmHeapAfterMiB, 0)} | ${fixed(step.tensorPeakMiB, 0)} | ${fixed(step.stepSeconds, 1)} | ${head(gram)} | ${head(direct)} |`;
   });
@@ -97,7 +100,7 @@ function memoryRows(memory: unknown[]): string[] {
 const speedup = (before: number | null | undefined, after: number | null | undefined) =>
   before === null || before === undefined || after === null || after === undefined ? '–' : `${(before / after).toFixed(2)}×`;
 
-/** One line per lever with its measured before and after figures. */
+/** Formats one line per lever with its measured before and after figures. */
 function leverLines(r: BenchResults): string[] {
   const { ts } = r.ops;
   const lines = [

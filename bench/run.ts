@@ -188,7 +188,7 @@ function measureMemory(ks: number[], batch: number): unknown[] {
   });
 }
 
-/** Whether @tensorflow/tfjs-node can be imported, and why not. */
+/** Returns whether @tensorflow/tfjs-node can be imported, and why not. */
 async function nativeBackendStatus(): Promise<string> {
   try {
     const specifier: string = '@tensorflow/tfjs-node';
@@ -261,7 +261,7 @@ async function main(): Promise<void> {
 }
 
 /**
- * The headline figures: the faster TypeScript setup (one process or the
+ * Returns the headline figures: the faster TypeScript setup (1 core or the
  * workers) against the faster PyTorch setup (1 or 2 threads).
  */
 function headline(model: ModelFigures, task: 'train' | 'sample') {

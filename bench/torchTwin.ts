@@ -1,6 +1,6 @@
 /**
  * The harness side of bench/twin.py: one long-lived Python process that
- * answers JSON commands line by line.
+ * replies to JSON commands line by line.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createInterface, type Interface } from 'node:readline';

@@ -113,17 +113,8 @@ export function trainClassifier(
   return reports;
 }
 
-/**
- * Creates Adam inside a tidy scope. NOTE: Adam's constructor leaves the
- * zero tensors it copies into its moment variables undisposed; the scope
- * frees them.
- */
 function makeAdam(variables: tf.Variable[], learningRate: number): Adam {
-  let optimizer: Adam | undefined;
-  tf.tidy(() => {
-    optimizer = new Adam(variables, { learningRate });
-  });
-  return optimizer as Adam;
+  return new Adam(variables, { learningRate });
 }
 
 /** Replaces `optimizer` by one at `learningRate` that continues from its moments and step count. */

@@ -189,7 +189,7 @@ export async function guideCommand(o: GuideCommandOptions, out: Output): Promise
         conditionTiles.push({ data: prepared.display, height: size, width: size, channels: prepared.displayChannels });
       }
     }
-    // Class guidance alone has no picture, so a gray tile stands in.
+    // Class guidance alone has no picture, so the grid starts with a gray tile.
     if (conditionTiles.length === 0) {
       conditionTiles.push({ data: new Float32Array(size * size).fill(0.5), height: size, width: size, channels: 1 });
     }
@@ -372,8 +372,8 @@ async function guideEvalCommand(o: GuideCommandOptions, count: number, out: Outp
   try {
     const { imageSize: size, imageChannels: channels } = model.config;
     const settings = { topK: o.topk, seed: o.seed };
-    const shownCount = Math.min(EVAL_GRID_COLUMNS, count);
-    const show = (images: Float32Array, first: number, shown: number, c: 1 | 3 = channels) =>
+    const casesShown = Math.min(EVAL_GRID_COLUMNS, count);
+    const tiles = (images: Float32Array, first: number, shown: number, c: 1 | 3 = channels) =>
       toImages(images.subarray(first * size * size * c, (first + shown) * size * size * c), shown, size, c);
     let rows: ImageData32[][];
     let figures: object;
@@ -385,7 +385,7 @@ async function guideEvalCommand(o: GuideCommandOptions, count: number, out: Outp
       classifiers.push(judge);
       const result = evaluateClassGuidance(model, guide, judge, count, settings);
       figures = result.figures;
-      rows = result.figures.perClass.map((_, c) => show(result.samples, c * count, shownCount));
+      rows = result.figures.perClass.map((_, c) => tiles(result.samples, c * count, casesShown));
       out.result(
         `class guidance, ${count} samples per class: hit rate ${(result.figures.classHitRate * 100).toFixed(1)}% ` +
           `(unguided ${(result.figures.unguidedHitRate * 100).toFixed(1)}%) under the judge ${o.judge}`,
@@ -404,10 +404,10 @@ async function guideEvalCommand(o: GuideCommandOptions, count: number, out: Outp
         const result = evaluateInpainting(model, clean, mask, settings);
         figures = result.figures;
         rows = [
-          show(hidePixels(data.images, mask, channels), 0, shownCount),
-          show(result.baseline, 0, shownCount),
-          show(result.samples, 0, shownCount),
-          show(data.images, 0, shownCount),
+          tiles(hidePixels(data.images, mask, channels), 0, casesShown),
+          tiles(result.baseline, 0, casesShown),
+          tiles(result.samples, 0, casesShown),
+          tiles(data.images, 0, casesShown),
         ];
         out.result(
           `inpainting ${data.count} images of ${data.name}: hidden-region PSNR ${result.figures.psnrHidden.toFixed(2)} dB ` +
@@ -418,9 +418,9 @@ async function guideEvalCommand(o: GuideCommandOptions, count: number, out: Outp
         figures = result.figures;
         const low = size / o.factor;
         rows = [
-          show(repeatPixels(result.lowRes, data.count, low, channels, o.factor), 0, shownCount),
-          show(result.samples, 0, shownCount),
-          show(data.images, 0, shownCount),
+          tiles(repeatPixels(result.lowRes, data.count, low, channels, o.factor), 0, casesShown),
+          tiles(result.samples, 0, casesShown),
+          tiles(data.images, 0, casesShown),
         ];
         out.result(
           `super-resolution ×${o.factor} of ${data.count} images of ${data.name}: PSNR ${result.figures.psnr.toFixed(2)} dB ` +
@@ -430,7 +430,7 @@ async function guideEvalCommand(o: GuideCommandOptions, count: number, out: Outp
       }
     }
 
-    await writePng(o.out, rows.flat(), { columns: shownCount });
+    await writePng(o.out, rows.flat(), { columns: casesShown });
     const seconds = (figures as { secondsPerSample: number }).secondsPerSample;
     out.result(`${(seconds * 1000).toFixed(1)} ms per guided sample; wrote ${o.out}`);
     out.json({ task: o.task, topK: o.topk, seed: o.seed, out: o.out, ...figures, backend: backend.name });

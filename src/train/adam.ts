@@ -32,8 +32,8 @@ export class Adam {
     this.beta1 = options.beta1 ?? 0.9;
     this.beta2 = options.beta2 ?? 0.999;
     this.epsilon = options.epsilon ?? 1e-8;
-    this.firstMoments = variables.map((v) => tf.variable(tf.zerosLike(v), false));
-    this.secondMoments = variables.map((v) => tf.variable(tf.zerosLike(v), false));
+    this.firstMoments = variables.map((v) => zeroVariable(v));
+    this.secondMoments = variables.map((v) => zeroVariable(v));
   }
 
   /**
@@ -69,4 +69,12 @@ export class Adam {
   dispose(): void {
     for (const m of [...this.firstMoments, ...this.secondMoments]) m.dispose();
   }
+}
+
+/** A non-trainable zero variable of the shape of `like`, leaving no temporary tensor. */
+function zeroVariable(like: tf.Variable): tf.Variable {
+  const zeros = tf.zerosLike(like);
+  const variable = tf.variable(zeros, false);
+  zeros.dispose();
+  return variable;
 }

@@ -12,7 +12,7 @@ beforeAll(async () => {
   await initBackend('wasm');
 });
 
-/** A small deterministic uniform source for the tests. */
+/** Returns a small deterministic uniform source for the tests. */
 function lcg(seed: number) {
   let state = seed >>> 0;
   return {

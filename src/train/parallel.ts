@@ -10,9 +10,9 @@
  * `sample` spreads image generation over the workers the same way.
  *
  * The result equals a one-process `trainStep` on the same batch within
- * float rounding: the loss is a mean over images, so the batch gradient is
- * the share-weighted mean of the share gradients, and chain dropout draws
- * its random numbers on the main thread in the order `trainStep` would.
+ * float rounding. The loss is a mean over images, so the batch gradient is
+ * the share-weighted mean of the share gradients. Chain dropout draws its
+ * random numbers on the main thread, in the order `trainStep` would.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -79,7 +79,7 @@ class WorkerHandle {
     });
   }
 
-  /** Sends one request; the worker answers requests in order. */
+  /** Sends one request. The worker replies to requests in the order they arrive. */
   request(message: WorkerRequest, transfer: ArrayBuffer[] = []): Promise<WorkerReply> {
     if (this.failure !== null) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
@@ -239,9 +239,9 @@ export class ParallelTrainer {
 
 /**
  * Draws, in `trainStep`'s order, the random numbers that chain dropout will
- * use in one step, and deals them to the chunks of the batch: per level one
- * number that decides whether the level picks at random, and when it does
- * one number per image, which goes to the chunk holding that image.
+ * use in one step, and deals them to the chunks of the batch. Each level
+ * takes one number that decides whether it picks at random. When it does,
+ * it takes one more number per image, which goes to that image's chunk.
  *
  * NOTE: this mirrors how `ArgminSampler.select` reads its random source. A
  * change there must be made here too; the parallel test catches a mismatch.
@@ -332,10 +332,10 @@ function concatFloat32(parts: Float32Array[]): Float32Array {
 }
 
 /**
- * Hooks that let a worker thread import the TypeScript sources directly
- * (tests and `tsx` runs, where no compiled `parallelWorker.js` exists):
- * `.js` imports from a `.ts` file fall back to the `.ts` file, which the
- * project's own `typescript` package transpiles without type checking.
+ * Module hooks that let a worker thread import the TypeScript sources, for
+ * tests and `tsx` runs where no compiled `parallelWorker.js` exists. A `.js`
+ * import from a `.ts` file falls back to the `.ts` file, and the project's
+ * own `typescript` package transpiles it without type checking.
  */
 const TYPESCRIPT_HOOKS = `
 import { readFile } from 'node:fs/promises';

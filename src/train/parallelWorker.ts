@@ -1,8 +1,9 @@
 /**
  * Entry of one data-parallel training worker (see `parallel.ts`). It owns a
- * tfjs backend and a copy of the model, and answers each request in order:
- * 'init' builds the model; 'step' loads the main thread's weights and
- * returns the gradients of the worker's share of the batch.
+ * tfjs backend and a copy of the model, and handles requests in arrival
+ * order. 'init' builds the model. 'step' loads the main thread's weights and
+ * returns the gradients of one chunk of the batch. 'decode' turns latents
+ * into images.
  */
 import { parentPort } from 'node:worker_threads';
 
@@ -51,7 +52,7 @@ export type WorkerReply =
   | { type: 'images'; /** [n, S, S, c] in [0, 1]. */ images: Float32Array }
   | { type: 'error'; message: string };
 
-/** Replays numbers drawn on the main thread, so every worker sees the same chain dropout. */
+/** Replays numbers drawn on the main thread, so that every chunk gets the same chain dropout. */
 class ReplaySource implements RandomSource {
   private position = 0;
 

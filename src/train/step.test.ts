@@ -134,3 +134,16 @@ describe('cloneNode', () => {
     model.dispose();
   });
 });
+
+describe('Adam', () => {
+  it('leaves no tensor behind but its moments', () => {
+    const weights = tf.tidy(() => [tf.variable(tf.ones([3, 2])), tf.variable(tf.zeros([4]))]);
+    const before = tf.memory().numTensors;
+    const optimizer = new Adam(weights, { learningRate: 0.1 });
+    // Two moments per weight and nothing else.
+    expect(tf.memory().numTensors).toBe(before + 4);
+    optimizer.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose(weights);
+  });
+});
