@@ -26,3 +26,21 @@ export { loadDataset } from './data/load.js';
 export type { Dataset } from './data/types.js';
 export { Rng } from './data/rng.js';
 export { psnr, meanSquaredError } from './eval/metrics.js';
+export { type ConditionKind, type ConditionInput } from './model/condition.js';
+export { type HostCondition } from './model/model.js';
+export {
+  guidedSample,
+  GUIDE_TASKS,
+  type GuideCondition,
+  type GuideTask,
+  type GuideTerm,
+  type GuideOptions,
+} from './sampling/guide.js';
+export { GuidedSampler, type Scorer } from './sampling/guided.js';
+export { presetMask, MASK_PRESETS, type MaskPreset } from './sampling/masks.js';
+export { Classifier, makeClassifierConfig } from './classifier/cnn.js';
+export { loadClassifier, saveClassifier } from './classifier/io.js';
+export { trainClassifier } from './classifier/train.js';
+export * as latent from './latent/index.js';
+export { runToy2d, type Toy2dOptions, type Toy2dResult } from './toy2d/index.js';
+export { evaluateModel, type EvaluationReport } from './eval/evaluate.js';
