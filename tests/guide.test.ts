@@ -6,40 +6,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { main } from '../src/cli/main.js';
+import { ddn } from './helpers/ddn.js';
 import { readImage, writePng } from '../src/image/codec.js';
 
 let root: string;
 let runDir: string;
 let classifierDir: string;
 
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function ddn(...args: string[]): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main(args);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 const BACKEND = ['--backend', 'wasm'];
 

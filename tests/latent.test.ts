@@ -9,10 +9,10 @@ import { join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { initBackend } from '../src/backend/select.js';
-import { main } from '../src/cli/main.js';
+import { ddn } from './helpers/ddn.js';
 import { loadDataset } from '../src/data/load.js';
 import { loadModel, saveModel } from '../src/io/modelDir.js';
 import { readLatentFile } from '../src/latent/format.js';
@@ -25,31 +25,6 @@ let recurrenceDir: string;
 let pyramidDir: string;
 let otherDir: string;
 
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function ddn(...args: string[]): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    const code = await main([...args, '--backend', 'cpu']);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 async function mnistTest(n: number, imageSize: number): Promise<Float32Array> {
   return (await loadDataset('mnist', { split: 'test', imageSize, limit: n })).images;
