@@ -57,7 +57,7 @@ export async function evalCommand(o: EvalCommandOptions, out: Output): Promise<v
       precisionRecallPoints: 2000,
       nearestSamples: 8,
       seed: o.seed,
-    });
+    }, classifier === null ? undefined : (images) => classifier.predict(images));
 
     // Files: JSON, markdown, the nearest-neighbour picture, the rate–distortion curve.
     await mkdir(o.out, { recursive: true });
@@ -78,6 +78,9 @@ export async function evalCommand(o: EvalCommandOptions, out: Output): Promise<v
     const fmt = (v: number | null, digits = 3) => (v === null ? 'n/a' : v.toFixed(digits));
     out.result(`Fréchet distance (${report.featureName ?? 'no features'}): ${fmt(report.frechet)}`);
     out.result(`precision ${fmt(report.precision)}, recall ${fmt(report.recall)}`);
+    if (report.classAccuracy !== null) {
+      out.result(`class accuracy of class-conditional samples under the classifier: ${(100 * report.classAccuracy).toFixed(1)} %`);
+    }
     out.result(
       `reconstruction of ${report.reconstructions} held-out images: MSE ${report.mse.toFixed(5)}, PSNR ${report.psnr.toFixed(2)} dB, SSIM ${report.ssim.toFixed(3)}, ${report.bitsPerImage.toFixed(0)} bits`,
     );
@@ -94,6 +97,7 @@ export async function evalCommand(o: EvalCommandOptions, out: Output): Promise<v
       mse: report.mse,
       rateDistortion: report.rateDistortion,
       featureName: report.featureName,
+      classAccuracy: report.classAccuracy,
       out: o.out,
     });
   } finally {
@@ -111,6 +115,7 @@ function markdown(r: EvaluationReport, o: EvalCommandOptions): string {
     '|---|---|',
     `| Fréchet distance (${r.featureName ?? 'no features'}) | ${fmt(r.frechet)} |`,
     `| precision / recall (k = 3) | ${fmt(r.precision)} / ${fmt(r.recall)} |`,
+    `| class accuracy of conditional samples | ${r.classAccuracy === null ? 'n/a' : (100 * r.classAccuracy).toFixed(1) + ' %'} |`,
     `| reconstruction MSE / PSNR / SSIM | ${r.mse.toFixed(5)} / ${r.psnr.toFixed(2)} dB / ${r.ssim.toFixed(3)} |`,
     `| bits per image | ${r.bitsPerImage.toFixed(1)} |`,
     `| samples / reconstructions | ${r.samples} / ${r.reconstructions} |`,

@@ -44,6 +44,8 @@ export interface EvaluationReport {
   precision: number | null;
   recall: number | null;
   featureName: string | null;
+  /** Class-conditional models: the share of samples the classifier puts in the class they were made for. */
+  classAccuracy: number | null;
   mse: number;
   psnr: number;
   ssim: number;
@@ -82,6 +84,7 @@ export function evaluateModel(
   train: Dataset,
   features: FeatureExtractor | null,
   options: EvaluationOptions,
+  classify?: (images: Float32Array) => Int32Array,
 ): { report: EvaluationReport; images: EvaluationImages } {
   const started = Date.now();
   const { imageSize: S, imageChannels: c } = model.config;
@@ -90,7 +93,13 @@ export function evaluateModel(
 
   // Sample quality on features.
   const n = options.samples;
-  const generated = model.sample(n, rng, 64, sampleCondition(model, heldOut, n, rng)).images;
+  const sampled = sampleCondition(model, heldOut, n, rng);
+  const generated = model.sample(n, rng, 64, sampled).images;
+  let classAccuracy: number | null = null;
+  if (classify !== undefined && sampled?.labels !== undefined) {
+    const predicted = classify(generated);
+    classAccuracy = predicted.reduce((hits, label, i) => hits + (label === sampled.labels![i] ? 1 : 0), 0) / n;
+  }
   let frechet: number | null = null;
   let precision: number | null = null;
   let recall: number | null = null;
@@ -132,6 +141,7 @@ export function evaluateModel(
       precision,
       recall,
       featureName: features?.name ?? null,
+      classAccuracy,
       mse: finalScores.mse,
       psnr: finalScores.psnr,
       ssim: finalScores.ssim,
