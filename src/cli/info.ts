@@ -73,7 +73,7 @@ export async function infoCommand(o: InfoCommandOptions, out: Output): Promise<v
     out.result(`node usage per level over ${what} (share of the least and most used node, 1/K is even):`);
     for (const u of usage) {
       out.result(
-        `  level ${u.level} (${sizes[u.level]}×${sizes[u.level]}, K=${u.k}): min ${u.min.toFixed(4)}  max ${u.max.toFixed(4)}  ` +
+        `  level ${u.level + 1} (${sizes[u.level]}×${sizes[u.level]}, K=${u.k}): min ${u.min.toFixed(4)}  max ${u.max.toFixed(4)}  ` +
           `1/K ${(1 / u.k).toFixed(4)}  unused ${u.unused}`,
       );
     }
