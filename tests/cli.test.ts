@@ -119,6 +119,7 @@ describe('user mistakes', () => {
     ['steps not a number', ['train', '--data', 'mnist', '--out', 'never', '--steps', 'ten'], /invalid --steps 'ten'/],
     ['negative learning rate', ['train', '--data', 'mnist', '--out', 'never', '--lr', '-1'], /invalid --lr '-1'/],
     ['unknown data', ['train', '--data', '/nonexistent/images', '--out', 'never'], /not found/],
+    ['an output that is not a PNG', ['sample', '--model', '/nonexistent/run', '--out', 'README.md'], /expected a file name ending in \.png/],
   ];
   it.each(cases)('%s gives one line and exit 1', async (_name, args, pattern) => {
     const result = await ddn(...args);
@@ -126,5 +127,13 @@ describe('user mistakes', () => {
     expect(result.stderr).toMatch(pattern);
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(existsSync('never')).toBe(false);
+  });
+});
+
+describe('ddn --version', () => {
+  it('prints the package version', async () => {
+    const result = await ddn('--version');
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 });

@@ -19,7 +19,7 @@ import { toImages } from '../train/artifacts.js';
 import { startBackend } from './backend.js';
 import { fitToModel } from './fitImage.js';
 import { makeOutput, type Output } from './output.js';
-import { parseChoice, parseInteger } from './parse.js';
+import { parseChoice, parseInteger, parseOutputFile } from './parse.js';
 
 export interface EncodeCommandOptions {
   model: string;
@@ -157,7 +157,7 @@ export function registerEncodeCommand(program: Command, backendOption: () => Opt
     .description('find the latents of images and write them to a latent file (.ddnl)')
     .requiredOption('--model <dir>', 'run folder of a trained model')
     .requiredOption('--input <spec>', 'a PNG/JPEG file, a folder of images, mnist or fashion-mnist (their test split)')
-    .requiredOption('--out <file.ddnl>', 'latent file to write')
+    .requiredOption('--out <file.ddnl>', 'latent file to write', parseOutputFile('out', '.ddnl'))
     .addOption(
       new Option('--coding <name>', 'payload coding: packed (ceil(log2 K) bits a code), arithmetic, or auto (the smaller)')
         .argParser(parseChoice('coding', ['auto', 'packed', 'arithmetic'] as const))

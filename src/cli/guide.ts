@@ -42,7 +42,7 @@ import { toImages } from '../train/artifacts.js';
 import { startBackend } from './backend.js';
 import { fitToModel } from './fitImage.js';
 import { makeOutput, type Output } from './output.js';
-import { parseChoice, parseInteger, parseNumber } from './parse.js';
+import { parseChoice, parseInteger, parseNumber, parseOutputFile } from './parse.js';
 
 export interface GuideCommandOptions {
   model: string;
@@ -76,7 +76,7 @@ export function registerGuideCommand(program: Command, backendOption: () => Opti
     .description('zero-shot conditional generation: n samples that meet a condition, written after the condition')
     .requiredOption('--model <dir>', 'run folder of a trained model')
     .addOption(new Option('--task <name>', 'the condition: ' + GUIDE_TASKS.join(', ')).argParser(parseChoice('task', GUIDE_TASKS)).makeOptionMandatory())
-    .requiredOption('--out <file.png>', 'PNG file to write: the condition, then the samples')
+    .requiredOption('--out <file.png>', 'PNG file to write: the condition, then the samples', parseOutputFile('out', '.png'))
     .option('--input <spec>', 'clean image: a PNG/JPEG file, or mnist, fashion-mnist or a folder (image --index of the test split)')
     .option('--index <n>', 'which image of a dataset --input to take', parseInteger('index', 0), 0)
     .option('--degraded', 'the --input is the condition already (low-resolution, gray, noisy or few-bit)', false)

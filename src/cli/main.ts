@@ -2,6 +2,8 @@
  * The `ddn` command line: parses options, calls the library, and turns a
  * user mistake into one line on stderr and a non-zero exit.
  */
+import { readFileSync } from 'node:fs';
+
 import { Command, CommanderError, Option } from 'commander';
 
 import { DdnError } from '../errors.js';
@@ -16,7 +18,7 @@ import { registerGuideCommand } from './guide.js';
 import { infoCommand } from './info.js';
 import { registerLatentTreeCommand } from './latentTree.js';
 import { makeOutput } from './output.js';
-import { parseChoice, parseInteger, parseNumber } from './parse.js';
+import { parseChoice, parseInteger, parseNumber, parseOutputFile } from './parse.js';
 import { reconstructCommand } from './reconstruct.js';
 import { sampleCommand } from './sample.js';
 import { toy2dCommand } from './toy2d.js';
@@ -33,9 +35,20 @@ function jsonOption(): Option {
   return new Option('--json', 'print exactly one JSON object on stdout');
 }
 
+/** The version in package.json, two folders up from both src/cli and dist/cli. */
+function packageVersion(): string {
+  try {
+    const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
+    return (JSON.parse(text) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 export function buildProgram(): Command {
   const program = new Command('ddn')
     .description('Discrete Distribution Networks: train, sample and reconstruct images')
+    .version(packageVersion(), '--version', 'print the version')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
 
@@ -83,7 +96,7 @@ export function buildProgram(): Command {
     .command('sample')
     .description('write a grid of new images; the same seed gives the same file')
     .requiredOption('--model <dir>', 'run folder of a trained model')
-    .requiredOption('--out <file.png>', 'PNG file to write')
+    .requiredOption('--out <file.png>', 'PNG file to write', parseOutputFile('out', '.png'))
     .option('--n <n>', 'number of images', parseInteger('n', 1, 100000), 64)
     .option('--seed <n>', 'random seed', parseInteger('seed', 0, 2 ** 31 - 1), 0)
     .option('--columns <n>', 'grid columns (default: square)', parseInteger('columns', 1, 1000))
@@ -99,7 +112,7 @@ export function buildProgram(): Command {
     .description('find each image\'s latent; write targets beside reconstructions and report PSNR')
     .requiredOption('--model <dir>', 'run folder of a trained model')
     .requiredOption('--input <spec>', 'a PNG/JPEG file, a folder of images, mnist or fashion-mnist (their test split)')
-    .requiredOption('--out <file.png>', 'PNG file to write')
+    .requiredOption('--out <file.png>', 'PNG file to write', parseOutputFile('out', '.png'))
     .option('--n <n>', 'number of images', parseInteger('n', 1, 100000), 16)
     .addOption(backendOption())
     .addOption(jsonOption())

@@ -35,3 +35,16 @@ export function parseChoice<T extends string>(name: string, choices: readonly T[
     return text as T;
   };
 }
+
+/**
+ * Accepts an output path only with the given extension, so that a slip such
+ * as `--out README.md` cannot replace an unrelated file with image data.
+ */
+export function parseOutputFile(name: string, extension: string) {
+  return (text: string): string => {
+    if (!text.toLowerCase().endsWith(extension)) {
+      throw new DdnError(`invalid --${name} '${text}': expected a file name ending in ${extension}`);
+    }
+    return text;
+  };
+}

@@ -9,7 +9,7 @@ import { layoutTree, renderTree } from '../latent/treePicture.js';
 import { DdnError } from '../errors.js';
 import { startBackend } from './backend.js';
 import { makeOutput, type Output } from './output.js';
-import { parseInteger } from './parse.js';
+import { parseInteger, parseOutputFile } from './parse.js';
 
 export interface TreeCommandOptions {
   model: string;
@@ -46,7 +46,7 @@ export function registerTreeCommand(program: Command, backendOption: () => Optio
     .command('tree')
     .description('draw the latent tree as recursive 3×3 grids: each node in the centre, its first 8 children around it')
     .requiredOption('--model <dir>', 'run folder of a trained model')
-    .requiredOption('--out <file.png>', 'PNG file to write')
+    .requiredOption('--out <file.png>', 'PNG file to write', parseOutputFile('out', '.png'))
     .option('--levels <n>', 'tree levels to draw; the picture is 3^n images wide', parseInteger('levels', 1, 8), 3)
     .addOption(backendOption())
     .addOption(jsonOption())
