@@ -1,9 +1,9 @@
 /**
- * Evaluation of a trained model in one call: sample quality against
- * held-out images (Fréchet distance and precision/recall on a feature
- * extractor), reconstruction of held-out images (MSE, PSNR, SSIM) at every
- * number of levels (a rate–distortion curve), node usage per level, and the
- * nearest training images of generated samples.
+ * Evaluation of a trained model in one call. It measures sample quality
+ * against held-out images (Fréchet distance and precision/recall on a
+ * feature extractor) and the reconstruction of held-out images (MSE, PSNR,
+ * SSIM) after every level, a rate–distortion curve. It also reports node
+ * usage per level and the nearest training images of generated samples.
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -61,13 +61,13 @@ export interface EvaluationReport {
   seconds: number;
 }
 
-/** Host images [n, S, S, c] with the latents that made them. */
+/** The pictures of an evaluation: the first samples and their nearest training images, [n, S, S, c] each. */
 export interface EvaluationImages {
   generated: Float32Array;
   nearestTrainImages: Float32Array[];
 }
 
-/** A uniformly random class per sample for a class model; conditions of held-out images for an image model. */
+/** Picks the condition of the samples: a uniformly random class each for a class model, held-out images' conditions for an image model. */
 function sampleCondition(model: DdnModel, heldOut: Dataset, n: number, rng: Rng): HostCondition | undefined {
   const { condition, classCount } = model.config;
   if (condition === 'none') return undefined;

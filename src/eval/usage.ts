@@ -1,4 +1,4 @@
-/** How evenly a model uses its nodes. */
+/** Node usage: how evenly a model's levels spread over their nodes. */
 
 /** Entropy in bits of the node distribution at each level of `latents` ([L] each), [L]. */
 export function nodeEntropy(latents: ArrayLike<number>[], ks: number[]): number[] {
