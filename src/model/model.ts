@@ -113,6 +113,9 @@ export class DdnModel {
     condition?: HostCondition,
   ): GeneratedBatch {
     this.checkCondition(n, condition);
+    // A forward pass keeps every level's activations until it ends; the
+    // recurrence model's full-size UNet runs L times, so it takes fewer images.
+    batchSize = Math.min(batchSize, this.config.paradigm === 'recurrence' ? 8 : batchSize);
     const images = new Float32Array(n * this.imageLength);
     const latents: Int32Array[] = [];
     for (let start = 0; start < n; start += batchSize) {

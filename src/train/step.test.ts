@@ -6,7 +6,7 @@ import { makeConfig } from '../model/config.js';
 import { DdnModel } from '../model/model.js';
 import { Adam } from './adam.js';
 import { cloneNode } from './cloneNode.js';
-import { makeSplitPrunes, trainStep } from './step.js';
+import { computeChunkedGradients, makeSplitPrunes, trainStep } from './step.js';
 
 beforeAll(async () => {
   await initBackend('wasm');
@@ -145,5 +145,29 @@ describe('Adam', () => {
     optimizer.dispose();
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose(weights);
+  });
+});
+
+describe('computeChunkedGradients', () => {
+  it('averages chunk gradients into the whole-batch gradient', () => {
+    const config = makeConfig({ imageSize: 8, k: 4, levels: 3, channels: 8, chainDropout: 0 });
+    const model = new DdnModel(config, 8);
+    const images = new Float32Array(6 * 64).map((_, i) => Math.sin(i * 0.37));
+    const before = tf.memory().numTensors;
+    const whole = computeChunkedGradients(model, images, lcg(1), undefined, Infinity);
+    const chunked = computeChunkedGradients(model, images, lcg(1), undefined, 4);
+    expect(chunked.loss).toBeCloseTo(whole.loss, 5);
+    expect(Array.from(chunked.selections[2]!.indices)).toEqual(Array.from(whole.selections[2]!.indices));
+    whole.gradients.forEach((g, i) => {
+      const h = chunked.gradients[i];
+      expect(h === undefined).toBe(g === undefined);
+      if (g === undefined || h === undefined) return;
+      const a = g.dataSync();
+      const b = h.dataSync();
+      for (let j = 0; j < a.length; j++) expect(b[j]).toBeCloseTo(a[j], 4);
+    });
+    tf.dispose([...whole.gradients, ...chunked.gradients].filter((g) => g !== undefined));
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
   });
 });

@@ -44,9 +44,82 @@ export function trainStep(
   images: Float32Array,
   rng: RandomSource,
   labels?: Int32Array,
+  maxChunk = Infinity,
 ): StepResult {
-  const batchGradients = computeGradients(model, images, rng, labels);
+  const batchGradients = computeChunkedGradients(model, images, rng, labels, maxChunk);
   return applyGradients(model, optimizer, splitPrunes, batchGradients);
+}
+
+/**
+ * The gradients of a batch computed in chunks of at most `maxChunk` images
+ * and averaged by chunk size, which bounds the memory one backward pass
+ * holds (a recurrence model keeps every level's activations until the
+ * gradients are done). Chain dropout decides per chunk.
+ */
+export function computeChunkedGradients(
+  model: DdnModel,
+  images: Float32Array,
+  rng: RandomSource,
+  labels: Int32Array | undefined,
+  maxChunk: number,
+): BatchGradients {
+  const imageLength = model.imageLength;
+  const batch = images.length / imageLength;
+  if (batch <= maxChunk) return computeGradients(model, images, rng, labels);
+
+  const chunkCount = Math.ceil(batch / maxChunk);
+  let total: BatchGradients | null = null;
+  for (let i = 0; i < chunkCount; i++) {
+    const start = Math.round((i * batch) / chunkCount);
+    const end = Math.round(((i + 1) * batch) / chunkCount);
+    const share = (end - start) / batch;
+    const part = computeGradients(
+      model,
+      images.subarray(start * imageLength, end * imageLength),
+      rng,
+      labels?.subarray(start, end),
+    );
+    const scaled = part.gradients.map((g) => (g === undefined ? undefined : tf.tidy(() => tf.mul(g, share))));
+    tf.dispose(part.gradients.filter((g) => g !== undefined));
+    if (total === null) {
+      total = { ...part, loss: part.loss * share, levelLosses: part.levelLosses.map((l) => l * share), gradients: scaled };
+      continue;
+    }
+    const previous: BatchGradients = total;
+    const summed = previous.gradients.map((g, j) => {
+      const h = scaled[j];
+      if (g === undefined) return h;
+      if (h === undefined) return g;
+      const sum = tf.add(g, h);
+      g.dispose();
+      h.dispose();
+      return sum;
+    });
+    total = {
+      loss: previous.loss + part.loss * share,
+      levelLosses: previous.levelLosses.map((l, j) => l + part.levelLosses[j]! * share),
+      gradients: summed,
+      selections: previous.selections.map((selection, level) => joinSelections(selection, part.selections[level]!)),
+    };
+  }
+  return total as BatchGradients;
+}
+
+/** One level's picks of two chunks, in batch order; dropped when either chunk was. */
+function joinSelections(a: Selection, b: Selection): Selection {
+  const join = <T extends Int32Array | Float32Array>(x: T | undefined, y: T | undefined, make: (n: number) => T) => {
+    if (x === undefined || y === undefined) return undefined;
+    const out = make(x.length + y.length);
+    out.set(x);
+    out.set(y, x.length);
+    return out;
+  };
+  return {
+    indices: join(a.indices, b.indices, (n) => new Int32Array(n)) as Int32Array,
+    runnerUps: join(a.runnerUps, b.runnerUps, (n) => new Int32Array(n)),
+    distances: join(a.distances, b.distances, (n) => new Float32Array(n)),
+    dropped: Boolean(a.dropped || b.dropped),
+  };
 }
 
 /** The forward and backward pass of one batch, before any update. */
