@@ -12,7 +12,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { initBackend } from '../src/backend/select.js';
-import { main } from '../src/cli/main.js';
+import { ddn } from './helpers/ddn.js';
 import { loadDataset } from '../src/data/load.js';
 import { CHECKPOINT_FILE, readCheckpoint } from '../src/io/checkpoint.js';
 import { CONFIG_FILE, WEIGHTS_FILE, saveModel } from '../src/io/modelDir.js';
@@ -23,30 +23,6 @@ import { TrainingRun } from '../src/train/run.js';
 const TINY = ['--k', '4', '--levels', '3', '--channels', '8', '--batch', '8', '--backend', 'wasm'];
 let root: string;
 
-interface Captured {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function ddn(...args: string[]): Promise<Captured> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 /** Returns the last stderr line, which carries the error. */
 function errorLine(result: Captured): string {
