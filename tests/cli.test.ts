@@ -103,6 +103,7 @@ describe('ddn info --json', () => {
     const config = JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8'));
     expect(info.params).toBe(config.parameters);
     expect(info.nodeUsage).toHaveLength(3);
+    expect(info.nodeUsage.map((u: { level: number }) => u.level)).toEqual([1, 2, 3]);
     for (const usage of info.nodeUsage) {
       expect(usage.max).toBeGreaterThanOrEqual(usage.min);
       expect(usage.max).toBeLessThanOrEqual(1);

@@ -19,6 +19,7 @@ export interface InfoCommandOptions {
 
 /** Share of the most and least used node of each level, over reconstructions. */
 export interface NodeUsage {
+  /** Level number, counted from 1 as in every report. */
   level: number;
   k: number;
   min: number;
@@ -73,7 +74,7 @@ export async function infoCommand(o: InfoCommandOptions, out: Output): Promise<v
     out.result(`node usage per level over ${what} (share of the least and most used node, 1/K is even):`);
     for (const u of usage) {
       out.result(
-        `  level ${u.level + 1} (${sizes[u.level]}×${sizes[u.level]}, K=${u.k}): min ${u.min.toFixed(4)}  max ${u.max.toFixed(4)}  ` +
+        `  level ${u.level} (${sizes[u.level - 1]}×${sizes[u.level - 1]}, K=${u.k}): min ${u.min.toFixed(4)}  max ${u.max.toFixed(4)}  ` +
           `1/K ${(1 / u.k).toFixed(4)}  unused ${u.unused}`,
       );
     }
@@ -110,7 +111,7 @@ export function nodeUsage(latents: Int32Array[], ks: number[]): NodeUsage[] {
     for (const latent of latents) counts[latent[level]]++;
     const n = Math.max(1, latents.length);
     return {
-      level,
+      level: level + 1,
       k,
       min: Math.min(...counts) / n,
       max: Math.max(...counts) / n,
