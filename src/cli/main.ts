@@ -138,7 +138,7 @@ export function buildProgram(): Command {
     .option('--batch <n>', 'samples per iteration', parseInteger('batch', 1, 1_000_000), 10)
     .addOption(new Option('--split-prune <rule>', 'tv, paper or off').argParser(parseChoice('split-prune', ['tv', 'paper', 'off'] as const)).default('tv'))
     .option('--runner-up', "hand a pruned node's count to its runner-up nodes", false)
-    .option('--lr <x>', 'step size toward each sample', parseNumber('lr', 0, 0.5, { minInclusive: false }))
+    .option('--lr <x>', 'SGD step size toward each sample (default: 0.05)', parseNumber('lr', 0, 0.5, { minInclusive: false }))
     .option('--bins <n>', 'cells per side of the density grid', parseInteger('bins', 2, 2000), 100)
     .option('--seed <n>', 'random seed', parseInteger('seed', 0, 2 ** 31 - 1), 0)
     .option('--gif', 'also write an animation of the nodes during training', false)

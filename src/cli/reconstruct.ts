@@ -40,7 +40,7 @@ export async function reconstructCommand(o: ReconstructCommandOptions, out: Outp
     targets.labels,
   );
   const bits = bitsPerImage(model.config);
-  out.result(`reconstructed ${n} images from ${targets.name}: mean PSNR ${rec.psnr.toFixed(2)} dB`);
+  out.result(`reconstructed ${n} image${n === 1 ? '' : 's'} from ${targets.name}: mean PSNR ${rec.psnr.toFixed(2)} dB`);
   out.result(`each latent is ${model.levels} integers, ${bits.toFixed(1)} bits per image`);
   rec.latents.slice(0, Math.min(n, 16)).forEach((latent, i) => {
     out.result(`  image ${i}: [${Array.from(latent).join(', ')}]  PSNR ${rec.psnrs[i].toFixed(2)} dB`);
