@@ -1,4 +1,4 @@
-/** Sets up the backend a command asked for and says which one runs. */
+/** Sets up the backend a command asked for and prints which one runs. */
 import { type BackendInfo, type BackendName, initBackend } from '../backend/select.js';
 import type { Output } from './output.js';
 

@@ -58,7 +58,7 @@ export async function reconstructCommand(o: ReconstructCommandOptions, out: Outp
   model.dispose();
 }
 
-/** A single image file, or any dataset spec, at the model's size and channels. */
+/** Loads a single image file, or any dataset spec, at the model's size and channels. */
 async function loadTargets(input: string, size: number, channels: 1 | 3, n: number): Promise<Dataset> {
   const isFile = existsSync(input) && statSync(input).isFile();
   const isImageFile = isFile && /\.(png|jpe?g)$/i.test(input);

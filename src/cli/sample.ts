@@ -1,15 +1,13 @@
 /** `ddn sample`: a grid of new images from a trained model. */
-import * as tf from '@tensorflow/tfjs-core';
-
 import type { BackendName } from '../backend/select.js';
 import { Rng } from '../data/rng.js';
 import { DdnError } from '../errors.js';
 import { readImage, writePng } from '../image/codec.js';
 import type { ImageData32 } from '../image/types.js';
 import { loadModel } from '../io/modelDir.js';
-import { conditionChannels, conditionFromTarget } from '../model/condition.js';
+import { conditionChannels } from '../model/condition.js';
 import type { DdnModel, HostCondition } from '../model/model.js';
-import { toImages } from '../train/artifacts.js';
+import { conditionOf, toImages } from '../train/artifacts.js';
 import { startBackend } from './backend.js';
 import { fitToModel } from './fitImage.js';
 import type { Output } from './output.js';
@@ -94,12 +92,8 @@ async function planCondition(model: DdnModel, o: SampleCommandOptions): Promise<
     if (map.height < imageSize) map = upsampleNearest(map, imageSize);
   } else if (o.conditionFrom !== undefined) {
     const image = fitToModel(await readImage(o.conditionFrom), imageSize, imageChannels, o.conditionFrom);
-    const made = tf.tidy(() => {
-      const target = tf.sub(tf.mul(tf.tensor4d(image.data, [1, imageSize, imageSize, imageChannels]), 2), 1) as tf.Tensor4D;
-      return tf.div(tf.add(conditionFromTarget(kind, target), 1), 2);
-    });
-    map = { data: made.dataSync() as Float32Array, height: imageSize, width: imageSize, channels: cc as 1 | 3 };
-    made.dispose();
+    const made = conditionOf(model, image.data, undefined) as HostCondition;
+    map = { data: made.images as Float32Array, height: imageSize, width: imageSize, channels: cc as 1 | 3 };
   } else {
     throw new DdnError(`this model is conditioned on '${kind}' images: pass --condition-image PNG or --condition-from PNG`);
   }

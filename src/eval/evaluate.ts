@@ -5,13 +5,10 @@
  * SSIM) after every level, a rate–distortion curve. It also reports node
  * usage per level and the nearest training images of generated samples.
  */
-import * as tf from '@tensorflow/tfjs-core';
-
 import { Rng } from '../data/rng.js';
 import type { Dataset } from '../data/types.js';
 import { levelKs } from '../model/config.js';
 import type { DdnModel, HostCondition } from '../model/model.js';
-import { ArgminSampler } from '../sampling/basic.js';
 import { conditionOf } from '../train/artifacts.js';
 import type { FeatureExtractor } from './features.js';
 import { fitGaussian, frechetDistance } from './frechet.js';
@@ -124,7 +121,7 @@ export function evaluateModel(
   let bits = 0;
   for (let levels = 1; levels <= model.levels; levels++) {
     bits += Math.log2(ks[levels - 1]);
-    const result = reconstructWithLevels(model, targets, m, levels, condition);
+    const result = model.reconstruct(targets, 64, condition, levels);
     const scores = imageScores(targets, result.images, m, S, c);
     rateDistortion.push({ levels, bits, psnr: scores.psnr, ssim: scores.ssim });
     finalLatents = result.latents;
@@ -163,36 +160,6 @@ export function evaluateModel(
       }),
     },
   };
-}
-
-/** Reconstruction that stops after `levels` levels, shown at full size. */
-function reconstructWithLevels(
-  model: DdnModel,
-  targets: Float32Array,
-  n: number,
-  levels: number,
-  condition: HostCondition | undefined,
-) {
-  const { imageSize: S, imageChannels: c } = model.config;
-  const length = S * S * c;
-  return model.runBatched(
-    n,
-    64,
-    (start, count) => {
-      const target = tf.tidy(
-        () => tf.sub(tf.mul(tf.tensor4d(targets.subarray(start * length, (start + count) * length), [count, S, S, c]), 2), 1) as tf.Tensor4D,
-      );
-      const sampler = new ArgminSampler(target);
-      return Object.assign(sampler, {
-        release: () => {
-          sampler.dispose();
-          target.dispose();
-        },
-      });
-    },
-    levels,
-    condition,
-  );
 }
 
 /** Mean MSE, PSNR and SSIM over images [n, S, S, c]. */

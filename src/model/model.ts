@@ -71,7 +71,12 @@ export class DdnModel {
    * Finds for each image [n, S, S, c] in [0, 1] the latent whose output is
    * closest, level by level, and returns that output.
    */
-  reconstruct(images: Float32Array, batchSize = 64, condition?: HostCondition): GeneratedBatch {
+  reconstruct(
+    images: Float32Array,
+    batchSize = 64,
+    condition?: HostCondition,
+    maxLevels = this.levels,
+  ): GeneratedBatch {
     const n = images.length / this.imageLength;
     const S = this.config.imageSize;
     const c = this.config.imageChannels;
@@ -85,7 +90,7 @@ export class DdnModel {
           target.dispose();
         },
       });
-    }, this.levels, condition);
+    }, maxLevels, condition);
   }
 
   /** Turns latents back into images; with `maxLevels` only the first levels run. */
@@ -172,7 +177,7 @@ export class DdnModel {
     }
   }
 
-  /** The tensors of images [start, start + count) of a host condition. */
+  /** Makes the tensors of images [start, start + count) of a host condition. */
   private batchCondition(condition: HostCondition | undefined, start: number, count: number): ConditionInput | undefined {
     if (condition === undefined || this.config.condition === 'none') return undefined;
     if (condition.labels !== undefined) return { labels: condition.labels.subarray(start, start + count) };

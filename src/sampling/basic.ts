@@ -21,7 +21,7 @@ export class RandomSampler implements Sampler {
   }
 }
 
-/** Replays a latent: `latents[i]` holds image i's index at every level. */
+/** Replays a latent: `latents[i]` contains image i's index at every level. */
 export class FixedSampler implements Sampler {
   constructor(private readonly latents: ArrayLike<number>[]) {}
 

@@ -60,7 +60,7 @@ export class Adam {
     });
   }
 
-  /** The moments of `variable`, or undefined when this optimizer does not own it. */
+  /** Returns the moments of `variable`, or undefined when this optimizer does not own it. */
   momentsOf(variable: tf.Variable): [tf.Variable, tf.Variable] | undefined {
     const i = this.variables.indexOf(variable);
     return i < 0 ? undefined : [this.firstMoments[i], this.secondMoments[i]];
@@ -71,7 +71,7 @@ export class Adam {
   }
 }
 
-/** A non-trainable zero variable of the shape of `like`, leaving no temporary tensor. */
+/** Creates a non-trainable zero variable shaped like `like`, leaving no temporary tensor. */
 function zeroVariable(like: tf.Variable): tf.Variable {
   const zeros = tf.zerosLike(like);
   const variable = tf.variable(zeros, false);

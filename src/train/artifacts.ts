@@ -149,7 +149,7 @@ export async function writeLossCurve(entries: LogEntry[], dir: string): Promise<
   });
 }
 
-/** Where a run folder's pictures are. */
+/** Returns the paths of a run folder's pictures. */
 export function artifactPaths(dir: string) {
   return {
     samples: join(dir, SAMPLES_FILE),

@@ -24,7 +24,7 @@ export interface StepResult {
   splits: { layer: number; split: number; prune: number }[];
 }
 
-/** One Split-and-Prune counter per layer of the model, or none when off. */
+/** Makes one Split-and-Prune counter per layer of the model, or none when it is off. */
 export function makeSplitPrunes(model: DdnModel): SplitPrune[] {
   const { splitPrune, splitPruneRunnerUp } = model.config;
   if (splitPrune === 'off') return [];
@@ -53,7 +53,7 @@ export function trainStep(
 /**
  * The gradients of a batch computed in chunks of at most `maxChunk` images
  * and averaged by chunk size, which bounds the memory one backward pass
- * holds (a recurrence model keeps every level's activations until the
+ * keeps (a recurrence model keeps every level's activations until the
  * gradients are done). Chain dropout decides per chunk.
  */
 export function computeChunkedGradients(
@@ -105,7 +105,7 @@ export function computeChunkedGradients(
   return total as BatchGradients;
 }
 
-/** One level's picks of two chunks, in batch order; dropped when either chunk was. */
+/** Joins one level's picks of two chunks in batch order, marked dropped when either chunk was. */
 function joinSelections(a: Selection, b: Selection): Selection {
   const join = <T extends Int32Array | Float32Array>(x: T | undefined, y: T | undefined, make: (n: number) => T) => {
     if (x === undefined || y === undefined) return undefined;
@@ -207,7 +207,7 @@ export function applyGradients(
   return { loss, levelLosses, splits };
 }
 
-/** The condition of a training batch: its labels, or an image made from the targets. */
+/** Makes the condition of a training batch: its labels, or an image made from the targets. */
 function makeTrainingCondition(
   model: DdnModel,
   target: tf.Tensor4D,
