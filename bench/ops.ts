@@ -26,6 +26,14 @@ export interface OpTimings extends TwinOps {
   distancesDirect: number;
 }
 
+/** Median ms of the convolutions on the project's native kernels, and the head that uses them. */
+export interface NativeOpTimings {
+  threads: number;
+  convForward: number;
+  convInputGradient: number;
+  convFilterGradient: number;
+}
+
 export interface TorchOpTimings {
   threads1: TwinOps;
   threads2: TwinOps;
@@ -41,6 +49,29 @@ function timeOp(warmup: number, steps: number, body: () => tf.Tensor | tf.Tensor
       }),
     ),
   );
+}
+
+/**
+ * Times the native kernels (`src/backend/nativeKernels.ts`) at `shape`, as
+ * the wasm backend's Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter.
+ * The caller switches them on with the thread count wanted.
+ */
+export function measureNativeOps(shape: OpShape, threads: number, warmup: number, steps: number): NativeOpTimings {
+  const { batch, size, channels } = shape;
+  const x = tf.randomNormal([batch, size, size, channels], 0, 1, 'float32', 1) as tf.Tensor4D;
+  const filter = tf.randomNormal([3, 3, channels, channels], 0, 0.1, 'float32', 2) as tf.Tensor4D;
+  const dy = tf.randomNormal([batch, size, size, channels], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined };
+  const run = (kernel: string, inputs: tf.NamedTensorMap, extra: object) =>
+    tf.engine().runKernel(kernel, inputs, { ...attrs, ...extra } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  const timings = {
+    threads,
+    convForward: timeOp(warmup, steps, () => run(tf.Conv2D, { x, filter }, { dilations: 1 })),
+    convInputGradient: timeOp(warmup, steps, () => run(tf.Conv2DBackpropInput, { dy, filter }, { inputShape: x.shape })),
+    convFilterGradient: timeOp(warmup, steps, () => run(tf.Conv2DBackpropFilter, { x, dy }, { filterShape: filter.shape })),
+  };
+  tf.dispose([x, filter, dy]);
+  return timings;
 }
 
 export function measureOps(

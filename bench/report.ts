@@ -1,13 +1,15 @@
 /** Turns one benchmark run into bench/RESULTS.md. */
 import type { OpShape, TwinOps } from './torchTwin.js';
-import type { OpTimings, TorchOpTimings } from './ops.js';
+import type { NativeOpTimings, OpTimings, TorchOpTimings } from './ops.js';
 
 /** Images per second of one model; null where that setup did not run. */
 export interface Throughput {
-  /** TypeScript on one core: training on 1 worker thread, sampling in the main thread. */
-  ts: number;
-  /** TypeScript, data-parallel on worker threads. */
-  tsWorkers: number | null;
+  /** TypeScript with tfjs-backend-wasm's kernels and the convolution recipes, one thread. */
+  wasm: number;
+  /** TypeScript with the native convolutions on 1 thread. */
+  native1: number;
+  /** TypeScript with the native convolutions on every core (`nativeThreads`). */
+  native: number;
   /** PyTorch twin, 1 thread. */
   torch1: number;
   /** PyTorch twin, 2 threads. */
@@ -43,13 +45,14 @@ export interface BenchResults {
   };
   backend: string;
   threadsPerProcess: number;
-  workers: number;
+  /** Threads of the native convolutions in the "every core" setup. */
+  nativeThreads: number;
   nativeBackend: string;
   options: { batch: number; chunk: number; rounds: number; steps: number; warmup: number };
   train: Headline;
   sample: Headline;
   models: ModelFigures[];
-  ops: { shape: OpShape; ts: OpTimings; torch: TorchOpTimings };
+  ops: { shape: OpShape; ts: OpTimings; native1: NativeOpTimings; native: NativeOpTimings; torch: TorchOpTimings };
   memory: unknown[];
 }
 
@@ -58,13 +61,14 @@ const fixed = (x: number | null | undefined, digits = 1) => (x === null || x ===
 function throughputRows(results: BenchResults, task: 'train' | 'sample'): string[] {
   return results.models.map((m) => {
     const f = m[task];
-    const best = Math.max(f.ts, f.tsWorkers ?? 0) / Math.max(f.torch1, f.torch2);
-    return `| ${m.name} | ${m.params} | ${fixed(f.ts)} | ${fixed(f.tsWorkers)} | ${fixed(f.torch1)} | ${fixed(f.torch2)} | ${best.toFixed(2)} |`;
+    const best = Math.max(f.native1, f.native) / Math.max(f.torch1, f.torch2);
+    const oneThread = f.native1 / f.torch1;
+    return `| ${m.name} | ${m.params} | ${fixed(f.wasm)} | ${fixed(f.native1)} | ${fixed(f.native)} | ${fixed(f.torch1)} | ${fixed(f.torch2)} | ${oneThread.toFixed(2)} | ${best.toFixed(2)} |`;
   });
 }
 
-function opRow(label: string, ts: number | null, torch1: number | null, torch2: number | null): string {
-  return `| ${label} | ${fixed(ts)} | ${fixed(torch1)} | ${fixed(torch2)} |`;
+function opRow(label: string, ...cells: (number | null)[]): string {
+  return `| ${label} | ${cells.map((cell) => fixed(cell)).join(' | ')} |`;
 }
 
 interface MemoryRecord {
@@ -111,11 +115,20 @@ function leverLines(r: BenchResults): string[] {
     `- DDL head distances through the Gram expansion: ${fixed(ts.distancesDirect)} ms direct → ${fixed(ts.distancesGram)} ms, ` +
       `${speedup(ts.distancesDirect, ts.distancesGram)} faster at this shape; memory in the table below. Kept.`,
   ];
+  const { native1, native } = r.ops;
+  lines.push(
+    `- Native convolutions (native/conv.c), 1 thread: forward ${fixed(ts.convForward)} → ${fixed(native1.convForward)} ms ` +
+      `(${speedup(ts.convForward, native1.convForward)} faster), input gradient ${fixed(ts.convInputGradient)} → ` +
+      `${fixed(native1.convInputGradient)} ms (${speedup(ts.convInputGradient, native1.convInputGradient)}), filter gradient ` +
+      `${fixed(ts.convFilterGradient)} → ${fixed(native1.convFilterGradient)} ms (${speedup(ts.convFilterGradient, native1.convFilterGradient)}); ` +
+      `on ${native.threads} threads ${fixed(native.convForward)}, ${fixed(native.convInputGradient)} and ${fixed(native.convFilterGradient)} ms. Kept.`,
+  );
   for (const m of r.models) {
     lines.push(
-      `- ${r.workers} worker threads, ${m.name} model: training ${fixed(m.train.ts)} → ${fixed(m.train.tsWorkers)} images/s ` +
-        `(${speedup(m.train.tsWorkers, m.train.ts)}), sampling ${fixed(m.sample.ts)} → ${fixed(m.sample.tsWorkers)} images/s ` +
-        `(${speedup(m.sample.tsWorkers, m.sample.ts)}).`,
+      `- Native convolutions, ${m.name} model: training ${fixed(m.train.wasm)} → ${fixed(m.train.native1)} images/s on 1 thread ` +
+        `(${speedup(m.train.native1, m.train.wasm)}), ${fixed(m.train.native)} on ${r.nativeThreads} (${speedup(m.train.native, m.train.wasm)}); ` +
+        `sampling ${fixed(m.sample.wasm)} → ${fixed(m.sample.native1)} (${speedup(m.sample.native1, m.sample.wasm)}), ` +
+        `${fixed(m.sample.native)} on ${r.nativeThreads} (${speedup(m.sample.native, m.sample.wasm)}).`,
     );
   }
   lines.push(`- @tensorflow/tfjs-node: ${r.nativeBackend}; not measured.`);
@@ -123,7 +136,7 @@ function leverLines(r: BenchResults): string[] {
 }
 
 export function formatResults(r: BenchResults): string {
-  const { ts, torch, shape } = r.ops;
+  const { ts, native1, native, torch, shape } = r.ops;
   const t1: TwinOps = torch.threads1;
   const t2: TwinOps = torch.threads2;
   return `# Benchmark results
@@ -136,11 +149,12 @@ Machine: ${r.machine.cpus} CPUs, Node ${r.machine.node}, PyTorch ${r.machine.tor
 run: ${r.machine.loadBefore.join(', ')}; after: ${r.machine.loadAfter.join(', ')}. Figures taken under
 a load above the core count are noisy; the ratios of one alternating run are less so.
 
-TypeScript backend: **${r.backend}**, ${r.threadsPerProcess} thread per backend instance.
-TypeScript training runs on worker threads (src/train/parallel.ts), each with its own
-${r.backend} backend, in chunks of at most ${r.options.chunk} images per pass: "1 core" is one
-worker, "${r.workers} workers" splits every batch between ${r.workers}. Sampling on 1 core runs in the
-main thread (\`DdnModel.sample\`); with workers each decodes part of the batch.
+TypeScript backend: **${r.backend}**, ${r.threadsPerProcess} thread per backend instance. Three
+TypeScript setups: "wasm" runs tfjs-backend-wasm's own kernels with the project's
+convolution-gradient recipes, on one thread; "native" runs the convolutions on the project's
+native kernels (native/conv.c, built at install time), on 1 thread or on ${r.nativeThreads}, while every
+other operation stays on wasm. Training runs on one worker thread (src/train/parallel.ts) in
+chunks of at most ${r.options.chunk} images per pass; sampling runs in the main thread (\`DdnModel.sample\`).
 @tensorflow/tfjs-node: ${r.nativeBackend}.
 
 Batch ${r.options.batch}; ${r.options.rounds} rounds of ${r.options.steps} timed steps per side
@@ -149,6 +163,7 @@ after ${r.options.warmup} warm-up steps; medians over all timed steps.
 ## Headline (${r.train.model} model)
 
 The faster TypeScript setup against the faster PyTorch setup; ratio = TypeScript / PyTorch.
+The tables below also give the ratio of one thread against one thread.
 
 | | TypeScript images/s | PyTorch images/s | ratio |
 |---|---|---|---|
@@ -157,14 +172,14 @@ The faster TypeScript setup against the faster PyTorch setup; ratio = TypeScript
 
 ## Training, images/s
 
-| model | parameters | TS 1 core | TS ${r.workers} workers | torch 1 thread | torch 2 threads | best / best |
-|---|---|---|---|---|---|---|
+| model | parameters | TS wasm | TS native 1 thread | TS native ${r.nativeThreads} threads | torch 1 thread | torch 2 threads | 1 thread / 1 thread | best / best |
+|---|---|---|---|---|---|---|---|---|
 ${throughputRows(r, 'train').join('\n')}
 
 ## Sampling, images/s
 
-| model | parameters | TS 1 core | TS ${r.workers} workers | torch 1 thread | torch 2 threads | best / best |
-|---|---|---|---|---|---|---|
+| model | parameters | TS wasm | TS native 1 thread | TS native ${r.nativeThreads} threads | torch 1 thread | torch 2 threads | 1 thread / 1 thread | best / best |
+|---|---|---|---|---|---|---|---|---|
 ${throughputRows(r, 'sample').join('\n')}
 
 ## Hot operations, median ms
@@ -173,15 +188,15 @@ Shape: batch ${shape.batch}, ${shape.size}×${shape.size}, ${shape.channels} →
 (the recurrence model's full-size convolutions); DDL head with K = ${shape.k}, c = ${shape.imageChannels},
 leak choice on: distances, argmin, picked and leak outputs, forward only. TypeScript runs one process.
 
-| operation | TypeScript | torch 1 thread | torch 2 threads |
-|---|---|---|---|
-${opRow('convolution forward', ts.convForward, t1.convForward, t2.convForward)}
-${opRow('input gradient (forward-convolution recipe)', ts.convInputGradient, t1.convInputGradient, t2.convInputGradient)}
-${opRow('input gradient, tfjs-backend-wasm 4.22 own kernel', ts.convInputGradientWasmOwn, null, null)}
-${opRow('filter gradient (forward-convolution recipe)', ts.convFilterGradient, t1.convFilterGradient, t2.convFilterGradient)}
-${opRow('DDL head', ts.ddlHead, t1.ddlHead, t2.ddlHead)}
-${opRow('head distances, Gram expansion', ts.distancesGram, null, null)}
-${opRow('head distances, direct ([b, K, h, w, c])', ts.distancesDirect, null, null)}
+| operation | TS wasm | TS native 1 thread | TS native ${native.threads} threads | torch 1 thread | torch 2 threads |
+|---|---|---|---|---|---|
+${opRow('convolution forward', ts.convForward, native1.convForward, native.convForward, t1.convForward, t2.convForward)}
+${opRow('input gradient (wasm: forward-convolution recipe)', ts.convInputGradient, native1.convInputGradient, native.convInputGradient, t1.convInputGradient, t2.convInputGradient)}
+${opRow('input gradient, tfjs-backend-wasm 4.22 own kernel', ts.convInputGradientWasmOwn, null, null, null, null)}
+${opRow('filter gradient (wasm: forward-convolution recipe)', ts.convFilterGradient, native1.convFilterGradient, native.convFilterGradient, t1.convFilterGradient, t2.convFilterGradient)}
+${opRow('DDL head', ts.ddlHead, null, null, t1.ddlHead, t2.ddlHead)}
+${opRow('head distances, Gram expansion', ts.distancesGram, null, null, null, null)}
+${opRow('head distances, direct ([b, K, h, w, c])', ts.distancesDirect, null, null, null, null)}
 
 tfjs-backend-wasm 4.22 has no filter-gradient kernel at all: before the recipe, training a
 convolution on wasm threw.

@@ -3,13 +3,14 @@
  * (bench/twin.py), in one run on one machine. Writes bench/RESULTS.json
  * and bench/RESULTS.md.
  *
- * Both sides run alternately round by round (TypeScript on 1 worker
- * thread, PyTorch with 1 and 2 threads, TypeScript on 2 workers), after
- * warm-up steps, so that a change in machine load hits every side alike.
+ * Both sides run alternately round by round (TypeScript with the wasm
+ * kernels, then with the native convolutions on 1 thread and on every core;
+ * PyTorch with 1 and 2 threads), after warm-up steps, so that a change in
+ * machine load hits every side alike.
  * Every figure is a median over all timed steps of all rounds.
  *
  * Run: npx --yes tsx bench/run.ts [--batch 32] [--chunk 8] [--rounds 3]
- *      [--steps 2] [--warmup 2] [--workers 2] [--memory-batch 16]
+ *      [--steps 2] [--warmup 2] [--threads CORES] [--memory-batch 16]
  *      [--python /usr/bin/python3] [--quick] [--skip-memory]
  */
 import { spawnSync } from 'node:child_process';
@@ -20,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 
 import * as tf from '@tensorflow/tfjs-core';
 
+import { setNativeConvThreads } from '../src/backend/nativeKernels.js';
 import { initBackend } from '../src/backend/select.js';
 import { Rng } from '../src/data/rng.js';
 import { type ModelConfig, makeConfig } from '../src/model/config.js';
@@ -27,7 +29,7 @@ import { DdnModel } from '../src/model/model.js';
 import { Adam } from '../src/train/adam.js';
 import { ParallelTrainer } from '../src/train/parallel.js';
 import { makeSplitPrunes } from '../src/train/step.js';
-import { measureOps, type OpTimings, type TorchOpTimings } from './ops.js';
+import { measureNativeOps, measureOps, type OpTimings, type TorchOpTimings } from './ops.js';
 import { formatResults, type BenchResults, type ModelFigures } from './report.js';
 import { TorchTwin } from './torchTwin.js';
 import { median, timeSteps, timeStepsAsync } from './timing.js';
@@ -39,7 +41,8 @@ interface BenchOptions {
   rounds: number;
   steps: number;
   warmup: number;
-  workers: number;
+  /** Threads of the native convolutions in the "every core" setup. */
+  nativeThreads: number;
   python: string;
   skipMemory: boolean;
   memoryBatch: number;
@@ -63,7 +66,7 @@ function parseOptions(argv: string[]): BenchOptions {
     rounds: value('rounds', quick ? 1 : 3),
     steps: value('steps', quick ? 1 : 2),
     warmup: value('warmup', quick ? 1 : 2),
-    workers: value('workers', Math.min(2, availableParallelism())),
+    nativeThreads: value('threads', availableParallelism()),
     python: pythonIndex >= 0 ? argv[pythonIndex + 1] : '/usr/bin/python3',
     skipMemory: argv.includes('--skip-memory'),
     memoryBatch: value('memory-batch', 16),
@@ -89,7 +92,7 @@ async function benchModel(
   options: BenchOptions,
   twin: TorchTwin,
 ): Promise<ModelFigures> {
-  const { batch, rounds, steps, warmup, workers } = options;
+  const { batch, rounds, steps, warmup, nativeThreads } = options;
   const imageLength = config.imageSize ** 2 * config.imageChannels;
   // Training runs on worker threads in both TypeScript setups, because
   // micro-batches (chunks) bound the memory of a pass: one process holding
@@ -98,12 +101,23 @@ async function benchModel(
   const model = new DdnModel(config, 0);
   const params = model.params.count();
   await twin.build(name, config, params, LEARNING_RATE);
+  // Three TypeScript setups, each training on its own worker: the wasm
+  // kernels, then the native convolutions on 1 thread and on every core.
+  const setupSpecs = [
+    { key: 'wasm' as const, nativeThreads: 0 },
+    { key: 'native1' as const, nativeThreads: 1 },
+    { key: 'native' as const, nativeThreads },
+  ];
   const setups = await Promise.all(
-    [1, workers].filter((w, i) => w > 0 && (i === 0 || w > 1)).map(async (count) => {
+    setupSpecs.map(async (spec) => {
       const copy = new DdnModel(config, 0);
       const optimizer = new Adam(copy.params.list(), { learningRate: LEARNING_RATE });
-      const trainer = await ParallelTrainer.create(copy, { workers: count, maxChunk: options.chunk });
-      return { count, model: copy, optimizer, counters: makeSplitPrunes(copy), trainer };
+      const trainer = await ParallelTrainer.create(copy, {
+        workers: 1,
+        maxChunk: options.chunk,
+        nativeThreads: spec.nativeThreads,
+      });
+      return { ...spec, model: copy, optimizer, counters: makeSplitPrunes(copy), trainer };
     }),
   );
 
@@ -113,33 +127,31 @@ async function benchModel(
   let next = 0;
   const nextBatch = () => batches[next++ % batches.length];
 
-  const times = { ts: [] as number[], tsWorkers: [] as number[], torch1: [] as number[], torch2: [] as number[] };
-  const sampleTimes = { ts: [] as number[], tsWorkers: [] as number[], torch1: [] as number[], torch2: [] as number[] };
+  const series = () => ({ wasm: [] as number[], native1: [] as number[], native: [] as number[], torch1: [] as number[], torch2: [] as number[] });
+  const times = series();
+  const sampleTimes = series();
   const sampleRng = new Rng(9);
 
   for (let round = 0; round < rounds; round++) {
     const warm = round === 0 ? warmup : 0;
     for (const setup of setups) {
-      const stepTimes = await timeStepsAsync(warm, steps, () =>
-        setup.trainer.step(setup.optimizer, setup.counters, nextBatch(), stepRng),
+      times[setup.key].push(
+        ...(await timeStepsAsync(warm, steps, () =>
+          setup.trainer.step(setup.optimizer, setup.counters, nextBatch(), stepRng),
+        )),
       );
-      (setup.count === 1 ? times.ts : times.tsWorkers).push(...stepTimes);
-      if (setup.count === 1) {
-        times.torch1.push(...(await twin.train(name, 1, batch, warm, steps)));
-        times.torch2.push(...(await twin.train(name, 2, batch, warm, steps)));
-      }
     }
-    sampleTimes.ts.push(...timeSteps(warm, steps, () => model.sample(batch, sampleRng, batch)));
+    times.torch1.push(...(await twin.train(name, 1, batch, warm, steps)));
+    times.torch2.push(...(await twin.train(name, 2, batch, warm, steps)));
+
+    // Sampling runs in the main thread, the native kernels switched per setup.
+    for (const spec of setupSpecs) {
+      setNativeConvThreads(spec.nativeThreads);
+      sampleTimes[spec.key].push(...timeSteps(warm, steps, () => model.sample(batch, sampleRng, batch)));
+    }
+    setNativeConvThreads(nativeThreads);
     sampleTimes.torch1.push(...(await twin.sample(name, 1, batch, warm, steps)));
     sampleTimes.torch2.push(...(await twin.sample(name, 2, batch, warm, steps)));
-    const parallel = setups.find((s) => s.count > 1);
-    if (parallel !== undefined) {
-      // Each worker decodes half of the batch.
-      const half = Math.ceil(batch / parallel.count);
-      sampleTimes.tsWorkers.push(
-        ...(await timeStepsAsync(warm, steps, () => parallel.trainer.sample(batch, sampleRng, half))),
-      );
-    }
     console.log(`  ${name}: round ${round + 1}/${rounds} done (load ${loadavg()[0].toFixed(1)})`);
   }
 
@@ -150,24 +162,21 @@ async function benchModel(
   }
   model.dispose();
 
-  const perSecond = (ms: number[]) => (ms.length === 0 ? null : (batch * 1000) / median(ms));
+  const perSecond = (ms: number[]) => (batch * 1000) / median(ms);
+  const throughput = (t: ReturnType<typeof series>) => ({
+    wasm: perSecond(t.wasm),
+    native1: perSecond(t.native1),
+    native: perSecond(t.native),
+    torch1: perSecond(t.torch1),
+    torch2: perSecond(t.torch2),
+  });
   return {
     name,
     params,
     levels: model.levels,
     k: Math.max(...model.ks),
-    train: {
-      ts: perSecond(times.ts) as number,
-      tsWorkers: perSecond(times.tsWorkers),
-      torch1: perSecond(times.torch1) as number,
-      torch2: perSecond(times.torch2) as number,
-    },
-    sample: {
-      ts: perSecond(sampleTimes.ts) as number,
-      tsWorkers: perSecond(sampleTimes.tsWorkers),
-      torch1: perSecond(sampleTimes.torch1) as number,
-      torch2: perSecond(sampleTimes.torch2) as number,
-    },
+    train: throughput(times),
+    sample: throughput(sampleTimes),
   };
 }
 
@@ -207,7 +216,14 @@ async function main(): Promise<void> {
   // Wasm's own Conv2DBackpropInput, kept before the project replaces it, for the before/after figures.
   const ownInputKernel = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
   const backend = await initBackend('wasm');
-  console.log(`bench: backend ${backend.name}, ${backend.threads} thread(s) per process, batch ${options.batch}`);
+  if (backend.nativeConv === undefined || !('threads' in backend.nativeConv)) {
+    const reason = backend.nativeConv !== undefined && 'reason' in backend.nativeConv ? backend.nativeConv.reason : 'not on wasm';
+    throw new Error(`the native convolutions are not available (${reason}); run npm run build first`);
+  }
+  console.log(
+    `bench: backend ${backend.name}, ${backend.threads} thread(s) per process, native convolutions on 1 and ` +
+      `${options.nativeThreads} threads, batch ${options.batch}`,
+  );
 
   const twin = await TorchTwin.start(options.python, join(BENCH_DIR, 'twin.py'));
   try {
@@ -220,7 +236,12 @@ async function main(): Promise<void> {
     console.log('bench: operations');
     const opRounds = Math.max(3, options.steps * 2);
     const opShape = { batch: options.batch, size: 32, channels: 32, k: 64, imageChannels: 1 };
+    setNativeConvThreads(0);
     const ops: OpTimings = measureOps(opShape, ownInputKernel, options.warmup, opRounds);
+    setNativeConvThreads(1);
+    const native1 = measureNativeOps(opShape, 1, options.warmup, opRounds);
+    setNativeConvThreads(options.nativeThreads);
+    const native = measureNativeOps(opShape, options.nativeThreads, options.warmup, opRounds);
     const torchOps: TorchOpTimings = {
       threads1: await twin.ops(1, opShape, options.warmup, opRounds),
       threads2: await twin.ops(2, opShape, options.warmup, opRounds),
@@ -239,13 +260,13 @@ async function main(): Promise<void> {
       },
       backend: backend.name,
       threadsPerProcess: backend.threads,
-      workers: options.workers,
+      nativeThreads: options.nativeThreads,
       nativeBackend: await nativeBackendStatus(),
       options: { batch: options.batch, chunk: options.chunk, rounds: options.rounds, steps: options.steps, warmup: options.warmup },
       train: headline(models[0], 'train'),
       sample: headline(models[0], 'sample'),
       models,
-      ops: { shape: opShape, ts: ops, torch: torchOps },
+      ops: { shape: opShape, ts: ops, native1, native, torch: torchOps },
       memory,
     };
     writeFileSync(join(BENCH_DIR, 'RESULTS.json'), JSON.stringify(results, null, 2) + '\n');
@@ -261,12 +282,12 @@ async function main(): Promise<void> {
 }
 
 /**
- * Returns the headline figures: the faster TypeScript setup (1 core or the
- * workers) against the faster PyTorch setup (1 or 2 threads).
+ * Returns the headline figures: the faster TypeScript setup (native on 1
+ * thread or on every core) against the faster PyTorch setup (1 or 2 threads).
  */
 function headline(model: ModelFigures, task: 'train' | 'sample') {
   const f = model[task];
-  const ts = Math.max(f.ts, f.tsWorkers ?? 0);
+  const ts = Math.max(f.native1, f.native);
   const torch = Math.max(f.torch1, f.torch2);
   return { ts, torch, ratio: ts / torch, model: model.name };
 }

@@ -10,6 +10,7 @@ import {
   conv2dInputGradient,
   type ConvGeometry,
 } from './convBackprop.js';
+import { nativeConvActive } from './nativeKernels.js';
 
 /** Engine name of `@tensorflow/tfjs-node`, whose native gradient kernels are fast. */
 const NATIVE_BACKEND = 'tensorflow';
@@ -43,10 +44,11 @@ export function conv2d(
     );
   }
 
-  // tfjs-node has native backprop kernels, so its built-in gradient is used.
-  // The cpu backend takes the forward-convolution gradients too: its own
+  // tfjs-node and the project's native kernels (nativeKernels.ts) have fast
+  // backprop kernels, so the built-in gradient is used. The cpu backend
+  // takes the forward-convolution gradients too: its own
   // Conv2DBackpropFilter was about 100x slower in bench/conv-micro.ts.
-  if (tf.getBackend() === NATIVE_BACKEND) {
+  if (tf.getBackend() === NATIVE_BACKEND || nativeConvActive()) {
     return tf.conv2d(x, filter, strides, pad);
   }
 

@@ -12,6 +12,8 @@ import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
 import { DdnError } from '../errors.js';
 import { registerAllGradients } from './gradients.js';
+import { loadNativeConv } from './native.js';
+import { registerNativeConvKernels } from './nativeKernels.js';
 import { registerWasmConvKernels } from './wasmKernels.js';
 
 /** Backend names as the project's options spell them. */
@@ -24,6 +26,11 @@ export interface BackendInfo {
   warning?: string;
   /** Threads that one kernel may use. */
   threads: number;
+  /**
+   * The wasm backend's convolutions: run by the project's native kernels
+   * (with their thread count), or why not. Absent on other backends.
+   */
+  nativeConv?: { threads: number } | { reason: string };
 }
 
 /** Engine names, as `tf.getBackend()` returns them. */
@@ -125,6 +132,10 @@ async function trySetBackend(name: BackendName): Promise<string | null> {
 
   if (name === 'wasm') {
     registerWasmConvKernels();
+    const native = await loadNativeConv();
+    if (native.kernels !== null) {
+      registerNativeConvKernels(native.kernels);
+    }
   }
   return null;
 }
@@ -170,7 +181,12 @@ async function locateWasmBinaries(): Promise<void> {
 }
 
 async function describe(name: BackendName): Promise<BackendInfo> {
-  return { name, threads: await countThreads(name) };
+  const info: BackendInfo = { name, threads: await countThreads(name) };
+  if (name === 'wasm') {
+    const native = await loadNativeConv();
+    info.nativeConv = native.kernels !== null ? { threads: native.kernels.threads() } : { reason: native.reason };
+  }
+  return info;
 }
 
 async function countThreads(name: BackendName): Promise<number> {

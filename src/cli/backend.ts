@@ -7,6 +7,17 @@ export const BACKEND_CHOICES: readonly BackendName[] = ['wasm', 'cpu', 'node'];
 export async function startBackend(requested: BackendName | undefined, out: Output): Promise<BackendInfo> {
   const info = await initBackend(requested);
   if (info.warning !== undefined) out.note(`warning: ${info.warning}`);
-  out.note(`backend: ${info.name} (${info.threads} thread${info.threads === 1 ? '' : 's'})`);
+  out.note(`backend: ${info.name} (${threads(info.threads)})${describeNative(info)}`);
   return info;
+}
+
+function threads(count: number): string {
+  return `${count} thread${count === 1 ? '' : 's'}`;
+}
+
+/** ', native convolutions (2 threads)', or why they are off; empty off wasm. */
+function describeNative(info: BackendInfo): string {
+  if (info.nativeConv === undefined) return '';
+  if ('threads' in info.nativeConv) return `, native convolutions (${threads(info.nativeConv.threads)})`;
+  return `; native convolutions off: ${info.nativeConv.reason}`;
 }

@@ -15,6 +15,7 @@
  * random numbers on the main thread, in the order `trainStep` would.
  */
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
@@ -41,6 +42,12 @@ export interface ParallelOptions {
   maxChunk?: number;
   /** Backend of every worker; default: the backend the main thread runs on. */
   backend?: BackendName;
+  /**
+   * Threads of each worker's native convolutions on wasm (see
+   * `backend/native.ts`); 0 switches them off. Default: the cores shared
+   * among the workers, at least 1.
+   */
+  nativeThreads?: number;
 }
 
 /** Engine names, as `tf.getBackend()` returns them, to project backend names. */
@@ -124,12 +131,13 @@ export class ParallelTrainer {
       throw new DdnError(`invalid chunk size ${maxChunk}: expected an integer ≥ 1`);
     }
     const backend = options.backend ?? BACKEND_OF_ENGINE[tf.getBackend()] ?? 'wasm';
+    const nativeThreads = options.nativeThreads ?? Math.max(1, Math.floor(availableParallelism() / count));
     const handles = Array.from({ length: count }, (_, i) => new WorkerHandle(i, startWorker()));
     const trainer = new ParallelTrainer(model, handles, backend, maxChunk);
     try {
       await Promise.all(
         handles.map((handle) =>
-          handle.request({ type: 'init', config: model.config, backend }),
+          handle.request({ type: 'init', config: model.config, backend, nativeThreads }),
         ),
       );
     } catch (error) {

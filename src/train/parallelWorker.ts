@@ -9,6 +9,7 @@ import { parentPort } from 'node:worker_threads';
 
 import * as tf from '@tensorflow/tfjs-core';
 
+import { setNativeConvThreads } from '../backend/nativeKernels.js';
 import { type BackendName, initBackend } from '../backend/select.js';
 import type { ModelConfig } from '../model/config.js';
 import { DdnModel } from '../model/model.js';
@@ -16,7 +17,13 @@ import type { RandomSource, Selection } from '../sampling/sampler.js';
 import { computeGradients } from './step.js';
 
 export type WorkerRequest =
-  | { type: 'init'; config: ModelConfig; backend: BackendName }
+  | {
+      type: 'init';
+      config: ModelConfig;
+      backend: BackendName;
+      /** Threads of the native convolutions on wasm; 0 switches them off. */
+      nativeThreads: number;
+    }
   | {
       type: 'step';
       /**
@@ -73,6 +80,7 @@ let model: DdnModel | null = null;
 async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; transfer: ArrayBuffer[] }> {
   if (request.type === 'init') {
     await initBackend(request.backend);
+    setNativeConvThreads(request.nativeThreads);
     model?.dispose();
     model = new DdnModel(request.config);
     return { reply: { type: 'ready', backend: tf.getBackend() }, transfer: [] };

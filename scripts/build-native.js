@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+// Builds native/conv.c into native/build/ddn_kernels.node with the host's C
+// compiler, its vector instructions and OpenMP. Without a compiler, or when
+// the build fails, it says so and exits 0: the wasm kernels then run instead.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const source = join(root, 'native', 'conv.c');
+const target = join(root, 'native', 'build', 'ddn_kernels.node');
+const compiler = process.env.CC ?? 'cc';
+
+if (process.env.DDN_NATIVE === '0') {
+  console.log('native kernels: skipped (DDN_NATIVE=0)');
+  process.exit(0);
+}
+
+// Node's own headers come with every Node release, beside the binary.
+const headers = join(dirname(process.execPath), '..', 'include', 'node');
+if (!existsSync(join(headers, 'node_api.h'))) {
+  console.log(`native kernels: not built, ${join(headers, 'node_api.h')} is missing; the wasm kernels will run`);
+  process.exit(0);
+}
+
+mkdirSync(dirname(target), { recursive: true });
+const partial = `${target}.partial`;
+try {
+  execFileSync(
+    compiler,
+    [
+      '-O3',
+      '-march=native',
+      '-fopenmp',
+      '-shared',
+      '-fPIC',
+      '-Wall',
+      `-I${headers}`,
+      '-DNODE_GYP_MODULE_NAME=ddn_kernels',
+      '-o',
+      partial,
+      source,
+    ],
+    { stdio: ['ignore', 'inherit', 'pipe'] },
+  );
+  renameSync(partial, target);
+  console.log(`native kernels: built ${join('native', 'build', 'ddn_kernels.node')} with ${compiler}`);
+} catch (error) {
+  const detail = error.code === 'ENOENT' ? `no C compiler '${compiler}'` : String(error.stderr ?? error.message).trim().split('\n')[0];
+  console.log(`native kernels: not built (${detail}); the wasm kernels will run`);
+}
