@@ -17,6 +17,8 @@ export { DdnModel, type GeneratedBatch } from './model/model.js';
 export { DiscreteDistributionLayer } from './model/ddl.js';
 export type { CandidateSet, LevelContext, RandomSource, Sampler, Selection } from './sampling/sampler.js';
 export { ArgminSampler, FixedSampler, RandomSampler } from './sampling/basic.js';
+export { UsagePrior, UsagePriorSampler } from './sampling/usagePrior.js';
+export { measureNodeCounts, type NodeCounts } from './sampling/nodeCounts.js';
 export { SplitPrune, type SplitPruneState, type SplitRule } from './splitPrune/index.js';
 export { Adam } from './train/adam.js';
 export { TrainingRun, type TrainOptions } from './train/run.js';

@@ -17,10 +17,12 @@ import { writePng } from '../image/codec.js';
 import { writeLossCurveSvg } from '../image/lossCurve.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { loadModel } from '../io/modelDir.js';
+import type { UsagePrior } from '../sampling/usagePrior.js';
 import { toImages } from '../train/artifacts.js';
 import { startBackend } from './backend.js';
 import { makeOutput, type Output } from './output.js';
 import { parseInteger } from './parse.js';
+import { choosePrior, type PriorMode, priorOption, priorTemperatureOption } from './prior.js';
 
 export interface EvalCommandOptions {
   model: string;
@@ -30,12 +32,16 @@ export interface EvalCommandOptions {
   classifier?: string;
   out: string;
   seed: number;
+  /** Node choice of the samples ('auto' when undefined). */
+  prior?: PriorMode;
+  /** Temperature of the usage prior (1 when undefined). */
+  priorTemperature?: number;
   backend?: BackendName;
 }
 
 export async function evalCommand(o: EvalCommandOptions, out: Output): Promise<void> {
   const backend = await startBackend(o.backend, out);
-  const { model } = await loadModel(o.model);
+  const { model, file } = await loadModel(o.model);
   const classifier = o.classifier === undefined ? null : (await loadClassifier(o.classifier)).classifier;
   try {
     const { imageSize, imageChannels } = model.config;
@@ -50,6 +56,7 @@ export async function evalCommand(o: EvalCommandOptions, out: Output): Promise<v
     }
     if (!labelled) out.note(`note: ${o.data} has no held-out split, so held-out and training images are the same set`);
     if (classifier === null) out.note('note: no --classifier, so the Fréchet distance and precision/recall are skipped');
+    const prior = await choosePrior(model, file, o.model, o.prior ?? 'auto', o.priorTemperature ?? 1, out);
 
     const { report, images } = evaluateModel(model, heldOut, train, classifier === null ? null : classifierFeatures(classifier), {
       samples: o.n,
@@ -57,13 +64,14 @@ export async function evalCommand(o: EvalCommandOptions, out: Output): Promise<v
       precisionRecallPoints: 2000,
       nearestSamples: 8,
       seed: o.seed,
+      prior,
     }, classifier === null ? undefined : (images) => classifier.predict(images));
 
     // Files: JSON, markdown, the nearest-neighbour picture, the rate–distortion curve.
     await mkdir(o.out, { recursive: true });
-    const summary = { ...report, bitsPerImage: report.bitsPerImage, backend: backend.name, data: o.data, model: o.model };
+    const summary = { ...report, bitsPerImage: report.bitsPerImage, backend: backend.name, data: o.data, model: o.model, ...priorSummary(prior) };
     await writeFileAtomic(join(o.out, 'eval.json'), `${JSON.stringify(summary, null, 2)}\n`);
-    await writeFileAtomic(join(o.out, 'eval.md'), markdown(report, o));
+    await writeFileAtomic(join(o.out, 'eval.md'), markdown(report, o, prior));
     const cells = images.nearestTrainImages.flatMap((row, i) => [
       ...toImages(images.generated.subarray(i * imageSize * imageSize * imageChannels), 1, imageSize, imageChannels),
       ...toImages(row, row.length / (imageSize * imageSize * imageChannels), imageSize, imageChannels),
@@ -98,6 +106,7 @@ export async function evalCommand(o: EvalCommandOptions, out: Output): Promise<v
       rateDistortion: report.rateDistortion,
       featureName: report.featureName,
       classAccuracy: report.classAccuracy,
+      ...priorSummary(prior),
       out: o.out,
     });
   } finally {
@@ -106,7 +115,12 @@ export async function evalCommand(o: EvalCommandOptions, out: Output): Promise<v
   }
 }
 
-function markdown(r: EvaluationReport, o: EvalCommandOptions): string {
+/** Returns the node choice of the samples, for the JSON reports. */
+function priorSummary(prior: UsagePrior | undefined): { prior: 'usage' | 'uniform'; priorTemperature?: number } {
+  return prior === undefined ? { prior: 'uniform' } : { prior: 'usage', priorTemperature: prior.temperature };
+}
+
+function markdown(r: EvaluationReport, o: EvalCommandOptions, prior: UsagePrior | undefined): string {
   const fmt = (v: number | null, digits = 3) => (v === null ? 'n/a' : v.toFixed(digits));
   const lines = [
     `# Evaluation of ${o.model} on ${o.data}`,
@@ -119,6 +133,7 @@ function markdown(r: EvaluationReport, o: EvalCommandOptions): string {
     `| reconstruction MSE / PSNR / SSIM | ${r.mse.toFixed(5)} / ${r.psnr.toFixed(2)} dB / ${r.ssim.toFixed(3)} |`,
     `| bits per image | ${r.bitsPerImage.toFixed(1)} |`,
     `| samples / reconstructions | ${r.samples} / ${r.reconstructions} |`,
+    `| node picks of the samples | ${prior === undefined ? 'uniform' : `usage prior, temperature ${prior.temperature}`} |`,
     '',
     '## Rate–distortion (held-out reconstructions after each level)',
     '',
@@ -154,6 +169,8 @@ export function registerEvalCommand(program: Command, backendOption: () => Optio
     .option('--n <n>', 'generated and held-out images for the sample metrics', parseInteger('n', 2, 100000), 2000)
     .option('--reconstructions <n>', 'held-out images reconstructed', parseInteger('reconstructions', 1, 100000), 500)
     .option('--seed <n>', 'random seed', parseInteger('seed', 0, 2 ** 31 - 1), 0)
+    .addOption(priorOption())
+    .addOption(priorTemperatureOption())
     .addOption(backendOption())
     .addOption(jsonOption())
     .action(async (opts) => evalCommand(opts, makeOutput(Boolean(opts.json))));

@@ -19,6 +19,7 @@ import { infoCommand } from './info.js';
 import { registerLatentTreeCommand } from './latentTree.js';
 import { makeOutput } from './output.js';
 import { parseChoice, parseInteger, parseNumber, parseOutputFile } from './parse.js';
+import { priorOption, priorTemperatureOption, registerPriorCommand } from './prior.js';
 import { reconstructCommand } from './reconstruct.js';
 import { sampleCommand } from './sample.js';
 import { toy2dCommand } from './toy2d.js';
@@ -103,6 +104,8 @@ export function buildProgram(): Command {
     .option('--class <n>', 'class-conditional model: make every image of this class (default: one row per class)', parseInteger('class', 0, 100000))
     .option('--condition-image <png>', 'image-conditional model: the condition itself (an edge map, a gray image or a low-resolution image)')
     .option('--condition-from <png>', 'image-conditional model: an image to make the condition from (its edges, gray copy or low-resolution copy)')
+    .addOption(priorOption())
+    .addOption(priorTemperatureOption())
     .addOption(backendOption())
     .addOption(jsonOption())
     .action(async (opts) => sampleCommand(opts, makeOutput(Boolean(opts.json))));
@@ -172,6 +175,7 @@ export function buildProgram(): Command {
   registerGuideCommand(program, backendOption, jsonOption);
   registerExportCommand(program, backendOption, jsonOption);
   registerEvalCommand(program, backendOption, jsonOption);
+  registerPriorCommand(program, backendOption, jsonOption);
 
   return program;
 }

@@ -11,6 +11,7 @@ import { conditionOf, toImages } from '../train/artifacts.js';
 import { startBackend } from './backend.js';
 import { fitToModel } from './fitImage.js';
 import type { Output } from './output.js';
+import { choosePrior, type PriorMode } from './prior.js';
 
 export interface SampleCommandOptions {
   model: string;
@@ -21,17 +22,22 @@ export interface SampleCommandOptions {
   class?: number;
   conditionImage?: string;
   conditionFrom?: string;
+  /** Node choice of the samples ('auto' when undefined). */
+  prior?: PriorMode;
+  /** Temperature of the usage prior (1 when undefined). */
+  priorTemperature?: number;
   backend?: BackendName;
 }
 
 export async function sampleCommand(o: SampleCommandOptions, out: Output): Promise<void> {
   await startBackend(o.backend, out);
-  const { model } = await loadModel(o.model);
+  const { model, file } = await loadModel(o.model);
   try {
     const { imageSize, imageChannels } = model.config;
     const plan = await planCondition(model, o);
+    const prior = await choosePrior(model, file, o.model, o.prior ?? 'auto', o.priorTemperature ?? 1, out);
     const started = Date.now();
-    const { images, latents } = model.sample(plan.n, new Rng(o.seed), 64, plan.condition);
+    const { images, latents } = model.sample(plan.n, new Rng(o.seed), 64, plan.condition, prior);
     const seconds = (Date.now() - started) / 1000;
     const grid = [...plan.lead, ...toImages(images, plan.n, imageSize, imageChannels)];
     await writePng(o.out, grid, { columns: plan.columns });
@@ -41,6 +47,8 @@ export async function sampleCommand(o: SampleCommandOptions, out: Output): Promi
       n: plan.n,
       seed: o.seed,
       seconds,
+      prior: prior === undefined ? 'uniform' : 'usage',
+      priorTemperature: prior?.temperature,
       labels: plan.condition?.labels === undefined ? undefined : Array.from(plan.condition.labels),
       latents: latents.map((l) => Array.from(l)),
     });

@@ -9,6 +9,7 @@ import { Rng } from '../data/rng.js';
 import type { Dataset } from '../data/types.js';
 import { levelKs } from '../model/config.js';
 import type { DdnModel, HostCondition } from '../model/model.js';
+import type { UsagePrior } from '../sampling/usagePrior.js';
 import { conditionOf } from '../train/artifacts.js';
 import type { FeatureExtractor } from './features.js';
 import { fitGaussian, frechetDistance } from './frechet.js';
@@ -27,6 +28,8 @@ export interface EvaluationOptions {
   /** Generated samples whose nearest training images are shown. */
   nearestSamples: number;
   seed: number;
+  /** Node usage prior the samples draw from, or uniform picks when undefined. */
+  prior?: UsagePrior;
 }
 
 export interface RatePoint {
@@ -91,7 +94,7 @@ export function evaluateModel(
   // Sample quality on features.
   const n = options.samples;
   const sampled = sampleCondition(model, heldOut, n, rng);
-  const generated = model.sample(n, rng, 64, sampled).images;
+  const generated = model.sample(n, rng, 64, sampled, options.prior).images;
   let classAccuracy: number | null = null;
   if (classify !== undefined && sampled?.labels !== undefined) {
     const predicted = classify(generated);

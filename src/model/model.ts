@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { ArgminSampler, FixedSampler, RandomSampler } from '../sampling/basic.js';
 import type { RandomSource, Sampler } from '../sampling/sampler.js';
+import { type UsagePrior, UsagePriorSampler } from '../sampling/usagePrior.js';
 import { DdnError } from '../errors.js';
 import { type ConditionInput, conditionChannels } from './condition.js';
 import { type ModelConfig, levelKs } from './config.js';
@@ -62,9 +63,28 @@ export class DdnModel {
     return this.config.imageSize ** 2 * this.config.imageChannels;
   }
 
-  /** Makes `n` new images, each level picking uniformly at random. */
-  sample(n: number, rng: RandomSource, batchSize = 64, condition?: HostCondition): GeneratedBatch {
-    return this.runBatched(n, batchSize, () => new RandomSampler(rng), this.levels, condition);
+  /**
+   * Makes `n` new images. Each level picks uniformly at random, or from
+   * `prior` when given: its row per class label for a class-conditional
+   * model, else its row 0.
+   */
+  sample(n: number, rng: RandomSource, batchSize = 64, condition?: HostCondition, prior?: UsagePrior): GeneratedBatch {
+    if (prior === undefined) {
+      return this.runBatched(n, batchSize, () => new RandomSampler(rng), this.levels, condition);
+    }
+    const classConditional = this.config.condition === 'class';
+    const labels = classConditional ? condition?.labels : undefined;
+    const rows = classConditional ? this.config.classCount : 1;
+    if (prior.counts.rows !== rows) {
+      throw new DdnError(`the node usage prior has ${prior.counts.rows} row(s), but this model needs ${rows}`);
+    }
+    return this.runBatched(
+      n,
+      batchSize,
+      (start, count) => new UsagePriorSampler(prior, rng, labels?.subarray(start, start + count)),
+      this.levels,
+      condition,
+    );
   }
 
   /**
