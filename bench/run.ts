@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 
 import * as tf from '@tensorflow/tfjs-core';
 
-import { setNativeConvThreads } from '../src/backend/nativeKernels.js';
+import { setNativeThreads } from '../src/backend/nativeKernels.js';
 import { initBackend } from '../src/backend/select.js';
 import { Rng } from '../src/data/rng.js';
 import { type ModelConfig, makeConfig } from '../src/model/config.js';
@@ -146,10 +146,10 @@ async function benchModel(
 
     // Sampling runs in the main thread, the native kernels switched per setup.
     for (const spec of setupSpecs) {
-      setNativeConvThreads(spec.nativeThreads);
+      setNativeThreads(spec.nativeThreads);
       sampleTimes[spec.key].push(...timeSteps(warm, steps, () => model.sample(batch, sampleRng, batch)));
     }
-    setNativeConvThreads(nativeThreads);
+    setNativeThreads(nativeThreads);
     sampleTimes.torch1.push(...(await twin.sample(name, 1, batch, warm, steps)));
     sampleTimes.torch2.push(...(await twin.sample(name, 2, batch, warm, steps)));
     console.log(`  ${name}: round ${round + 1}/${rounds} done (load ${loadavg()[0].toFixed(1)})`);
@@ -216,8 +216,8 @@ async function main(): Promise<void> {
   // Wasm's own Conv2DBackpropInput, kept before the project replaces it, for the before/after figures.
   const ownInputKernel = tf.getKernel(tf.Conv2DBackpropInput, 'wasm');
   const backend = await initBackend('wasm');
-  if (backend.nativeConv === undefined || !('threads' in backend.nativeConv)) {
-    const reason = backend.nativeConv !== undefined && 'reason' in backend.nativeConv ? backend.nativeConv.reason : 'not on wasm';
+  if (backend.native === undefined || !('threads' in backend.native)) {
+    const reason = backend.native !== undefined && 'reason' in backend.native ? backend.native.reason : 'not on wasm';
     throw new Error(`the native convolutions are not available (${reason}); run npm run build first`);
   }
   console.log(
@@ -236,11 +236,11 @@ async function main(): Promise<void> {
     console.log('bench: operations');
     const opRounds = Math.max(3, options.steps * 2);
     const opShape = { batch: options.batch, size: 32, channels: 32, k: 64, imageChannels: 1 };
-    setNativeConvThreads(0);
+    setNativeThreads(0);
     const ops: OpTimings = measureOps(opShape, ownInputKernel, options.warmup, opRounds);
-    setNativeConvThreads(1);
+    setNativeThreads(1);
     const native1 = measureNativeOps(opShape, 1, options.warmup, opRounds);
-    setNativeConvThreads(options.nativeThreads);
+    setNativeThreads(options.nativeThreads);
     const native = measureNativeOps(opShape, options.nativeThreads, options.warmup, opRounds);
     const torchOps: TorchOpTimings = {
       threads1: await twin.ops(1, opShape, options.warmup, opRounds),

@@ -10,10 +10,11 @@
  * height Ho, filter height kh, stride s, top padding pt. Output row i reads
  * input row i*s + a - pt for filter row a; rows outside [0, H) read zero.
  */
-#include <node_api.h>
-#include <omp.h>
+#include "conv.h"
+
 #include <stddef.h>
-#include <stdio.h>
+
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,13 +29,6 @@ static inline vec16 load16(const float *p) { return *(const vec16u *)p; }
 static inline void store16(float *p, vec16 v) { *(vec16u *)p = v; }
 static inline vec16 splat16(float x) { return (vec16){0} + x; }
 static inline int round_up(int n, int m) { return (n + m - 1) / m * m; }
-
-/* Shape of one convolution. */
-typedef struct {
-  int batch, in_h, in_w, in_c;
-  int out_h, out_w, out_c;
-  int kh, kw, stride_h, stride_w, pad_top, pad_left;
-} geometry;
 
 /* ------------------------------------------------------------------ */
 /* Forward convolution                                                 */
@@ -226,22 +220,26 @@ static void valid_columns(const geometry *g, int b, int *lo, int *hi) {
   if (*hi > g->out_w) *hi = g->out_w;
 }
 
+/* Row blocks of the filter gradient: a fixed count, so the sum's order and result do not depend on the thread count. */
+#define FILTER_BLOCKS 16
+
 /*
  * dw[a, b, ci, co] = Σ x[n, oy*s + a - pt, ox*s + b - pl, ci] dy[n, oy, ox, co].
- * Each thread sums its share of output rows into its own copy of dw; the
- * copies are added at the end. `dy` rows are [out_w, packed_c].
+ * The output rows fall into FILTER_BLOCKS blocks, each summed into its own
+ * copy of dw by one thread; the copies are then added in block order.
+ * `dy` rows are [out_w, packed_c].
  */
 static void filter_gradient(const geometry *g, const float *x, const float *dy, int packed_c,
                             float *dw) {
   const int rows = g->batch * g->out_h;
+  const int blocks = rows < FILTER_BLOCKS ? rows : FILTER_BLOCKS;
   const ptrdiff_t size = (ptrdiff_t)g->kh * g->kw * g->in_c * packed_c;
-  const int threads = omp_get_max_threads();
-  float *partial = calloc((size_t)threads * size, sizeof(float));
-#pragma omp parallel num_threads(threads)
-  {
-    float *mine = partial + omp_get_thread_num() * size;
-#pragma omp for schedule(dynamic)
-    for (int r = 0; r < rows; r++) {
+  float *partial = calloc((size_t)blocks * size, sizeof(float));
+#pragma omp parallel for schedule(dynamic)
+  for (int block = 0; block < blocks; block++) {
+    float *mine = partial + block * size;
+    const int r0 = (int)((ptrdiff_t)rows * block / blocks), r1 = (int)((ptrdiff_t)rows * (block + 1) / blocks);
+    for (int r = r0; r < r1; r++) {
       int n = r / g->out_h, oy = r % g->out_h;
       const float *dy_row = dy + (ptrdiff_t)r * g->out_w * packed_c;
       for (int a = 0; a < g->kh; a++) {
@@ -278,7 +276,7 @@ static void filter_gradient(const geometry *g, const float *x, const float *dy, 
   for (ptrdiff_t row = 0; row < out_rows; row++) {
     for (int co = 0; co < g->out_c; co++) {
       float sum = 0.0f;
-      for (int t = 0; t < threads; t++) sum += partial[t * size + row * packed_c + co];
+      for (int t = 0; t < blocks; t++) sum += partial[t * size + row * packed_c + co];
       dw[row * g->out_c + co] = sum;
     }
   }
@@ -286,182 +284,120 @@ static void filter_gradient(const geometry *g, const float *x, const float *dy, 
 }
 
 /* ------------------------------------------------------------------ */
-/* Node-API glue                                                       */
+/* Strided input gradient                                              */
 /* ------------------------------------------------------------------ */
 
-#define DIMS 13
-
-/* Reads a Float32Array into *data (NULL when empty); returns 0 after throwing. */
-static int float_array(napi_env env, napi_value value, const char *name, float **data,
-                       size_t *length) {
-  napi_typedarray_type type;
-  void *pointer = NULL;
-  if (napi_get_typedarray_info(env, value, &type, length, &pointer, NULL, NULL) != napi_ok ||
-      type != napi_float32_array) {
-    char message[96];
-    snprintf(message, sizeof message, "%s must be a Float32Array", name);
-    napi_throw_type_error(env, NULL, message);
-    return 0;
+/*
+ * dx pixel (iy, ix) of one image, channel vectors ci0 .. ci0+NB*16-1:
+ * Σ over the taps (a, b) that reach it from an output pixel, and over output
+ * channels, of dy[oy, ox, co] · w[a, b, ci, co]. `packed` is the filter as
+ * [kh, kw, out_c, packed_c] (see pack_transposed_filter, unflipped here).
+ */
+#define GATHER_BLOCK(NB)                                                                  \
+  static void gather_block_##NB(const geometry *g, const float *dy_image, int iy, int ix, \
+                                const float *packed, int packed_c, int ci0,             \
+                                float *dx_pixel) {                                      \
+    vec16 acc[NB];                                                                      \
+    for (int v = 0; v < NB; v++) acc[v] = splat16(0.0f);                                \
+    for (int a = 0; a < g->kh; a++) {                                                   \
+      int ty = iy + g->pad_top - a;                                                     \
+      if (ty < 0 || ty % g->stride_h != 0 || ty / g->stride_h >= g->out_h) continue;    \
+      const float *dy_row = dy_image + (ptrdiff_t)(ty / g->stride_h) * g->out_w * g->out_c; \
+      for (int b = 0; b < g->kw; b++) {                                                 \
+        int tx = ix + g->pad_left - b;                                                  \
+        if (tx < 0 || tx % g->stride_w != 0 || tx / g->stride_w >= g->out_w) continue;  \
+        const float *d = dy_row + (ptrdiff_t)(tx / g->stride_w) * g->out_c;             \
+        const float *w = packed + ((ptrdiff_t)(a * g->kw + b) * g->out_c) * packed_c + ci0; \
+        for (int co = 0; co < g->out_c; co++) {                                         \
+          vec16 dv = splat16(d[co]);                                                    \
+          for (int v = 0; v < NB; v++) acc[v] += dv * load16(w + v * LANES);            \
+          w += packed_c;                                                                \
+        }                                                                               \
+      }                                                                                 \
+    }                                                                                   \
+    for (int v = 0; v < NB; v++) store16(dx_pixel + ci0 + v * LANES, acc[v]);           \
   }
-  *data = pointer;
-  return 1;
+
+GATHER_BLOCK(2)
+GATHER_BLOCK(1)
+
+/* The filter as [kh, kw, out_c, packed_c]: in and out channels swapped, not flipped. */
+static float *pack_swapped_filter(const float *w, int kh, int kw, int in_c, int out_c,
+                                  int packed_c) {
+  float *packed = calloc((size_t)kh * kw * out_c * packed_c, sizeof(float));
+  for (int t = 0; t < kh * kw; t++)
+    for (int ci = 0; ci < in_c; ci++)
+      for (int co = 0; co < out_c; co++)
+        packed[((ptrdiff_t)t * out_c + co) * packed_c + ci] = w[((ptrdiff_t)t * in_c + ci) * out_c + co];
+  return packed;
 }
 
-/* Reads the 13 geometry numbers; returns 0 after throwing. */
-static int read_geometry(napi_env env, napi_value value, geometry *g) {
-  napi_typedarray_type type;
-  size_t length;
-  void *data;
-  if (napi_get_typedarray_info(env, value, &type, &length, &data, NULL, NULL) != napi_ok ||
-      type != napi_int32_array || length != DIMS) {
-    napi_throw_type_error(env, NULL, "geometry must be an Int32Array of 13 numbers");
-    return 0;
-  }
-  const int *d = data;
-  *g = (geometry){d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11], d[12]};
-  for (int i = 0; i < DIMS; i++) {
-    if (d[i] < (i >= 11 ? 0 : 1)) {
-      napi_throw_range_error(env, NULL, "geometry has a size below 1 or a negative padding");
-      return 0;
+/* dx for any stride, pixel by pixel; rows shared among threads. */
+static void input_gradient_strided(const geometry *g, const float *dy, const float *w, float *dx) {
+  const int packed_c = round_up(g->in_c, LANES);
+  float *packed = pack_swapped_filter(w, g->kh, g->kw, g->in_c, g->out_c, packed_c);
+  const int rows = g->batch * g->in_h;
+#pragma omp parallel
+  {
+    float *pixel = malloc((size_t)packed_c * sizeof(float));
+#pragma omp for schedule(dynamic)
+    for (int r = 0; r < rows; r++) {
+      int n = r / g->in_h, iy = r % g->in_h;
+      const float *dy_image = dy + (ptrdiff_t)n * g->out_h * g->out_w * g->out_c;
+      for (int ix = 0; ix < g->in_w; ix++) {
+        for (int ci0 = 0; ci0 < packed_c;) {
+          if (packed_c - ci0 >= 2 * LANES) {
+            gather_block_2(g, dy_image, iy, ix, packed, packed_c, ci0, pixel);
+            ci0 += 2 * LANES;
+          } else {
+            gather_block_1(g, dy_image, iy, ix, packed, packed_c, ci0, pixel);
+            ci0 += LANES;
+          }
+        }
+        memcpy(dx + ((ptrdiff_t)r * g->in_w + ix) * g->in_c, pixel, (size_t)g->in_c * sizeof(float));
+      }
     }
+    free(pixel);
   }
-  return 1;
-}
-
-/* Throws unless `length` equals `expected`; returns whether it does. */
-static int check_length(napi_env env, const char *name, size_t length, size_t expected) {
-  if (length == expected) return 1;
-  char message[160];
-  snprintf(message, sizeof message, "%s holds %zu floats, the geometry needs %zu", name, length,
-           expected);
-  napi_throw_range_error(env, NULL, message);
-  return 0;
-}
-
-/* Reads (first, second, result, geometry); returns 0 after throwing. */
-static int read_call(napi_env env, napi_callback_info info, const char *names[3], float *arrays[3],
-                     size_t lengths[3], geometry *g) {
-  size_t argc = 4;
-  napi_value argv[4];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 4) {
-    napi_throw_type_error(env, NULL, "expected 4 arguments");
-    return 0;
-  }
-  for (int i = 0; i < 3; i++) {
-    if (!float_array(env, argv[i], names[i], &arrays[i], &lengths[i])) return 0;
-  }
-  return read_geometry(env, argv[3], g);
-}
-
-static size_t image_size(int batch, int h, int w, int c) { return (size_t)batch * h * w * c; }
-
-/* conv2dForward(x, filter, out, geometry) */
-static napi_value js_forward(napi_env env, napi_callback_info info) {
-  const char *names[3] = {"x", "filter", "out"};
-  float *a[3];
-  size_t len[3];
-  geometry g;
-  if (!read_call(env, info, names, a, len, &g)) return NULL;
-  if (!check_length(env, "x", len[0], image_size(g.batch, g.in_h, g.in_w, g.in_c)) ||
-      !check_length(env, "filter", len[1], (size_t)g.kh * g.kw * g.in_c * g.out_c) ||
-      !check_length(env, "out", len[2], image_size(g.batch, g.out_h, g.out_w, g.out_c)))
-    return NULL;
-  int packed_c = round_up(g.out_c, LANES);
-  float *packed = pack_filter(a[1], g.kh * g.kw, g.in_c, g.out_c, packed_c);
-  forward(&g, a[0], packed, packed_c, a[2]);
   free(packed);
-  return NULL;
 }
 
-/* conv2dInputGradient(dy, filter, dx, geometry of the forward convolution), stride 1. */
-static napi_value js_input_gradient(napi_env env, napi_callback_info info) {
-  const char *names[3] = {"dy", "filter", "dx"};
-  float *a[3];
-  size_t len[3];
-  geometry g;
-  if (!read_call(env, info, names, a, len, &g)) return NULL;
-  if (g.stride_h != 1 || g.stride_w != 1) {
-    napi_throw_range_error(env, NULL, "the input gradient supports stride 1 only");
-    return NULL;
+/* ------------------------------------------------------------------ */
+/* Entry points (conv.h)                                               */
+/* ------------------------------------------------------------------ */
+
+void conv_forward(const geometry *g, const float *x, const float *w, float *out) {
+  int packed_c = round_up(g->out_c, LANES);
+  float *packed = pack_filter(w, g->kh * g->kw, g->in_c, g->out_c, packed_c);
+  forward(g, x, packed, packed_c, out);
+  free(packed);
+}
+
+void conv_input_gradient(const geometry *g, const float *dy, const float *w, float *dx) {
+  if (g->stride_h != 1 || g->stride_w != 1 || g->pad_top >= g->kh || g->pad_left >= g->kw) {
+    input_gradient_strided(g, dy, w, dx);
+    return;
   }
-  if (!check_length(env, "dy", len[0], image_size(g.batch, g.out_h, g.out_w, g.out_c)) ||
-      !check_length(env, "filter", len[1], (size_t)g.kh * g.kw * g.in_c * g.out_c) ||
-      !check_length(env, "dx", len[2], image_size(g.batch, g.in_h, g.in_w, g.in_c)))
-    return NULL;
   /* dx[iy] = Σ_a dy[iy + pt - a] w[a]: a forward convolution of dy with the flipped filter. */
-  geometry back = {g.batch, g.out_h, g.out_w, g.out_c, g.in_h, g.in_w, g.in_c,
-                   g.kh, g.kw, 1, 1, g.kh - 1 - g.pad_top, g.kw - 1 - g.pad_left};
-  if (back.pad_top < 0 || back.pad_left < 0) {
-    napi_throw_range_error(env, NULL, "padding larger than the filter is not supported");
-    return NULL;
-  }
-  int packed_c = round_up(g.in_c, LANES);
-  float *packed = pack_transposed_filter(a[1], g.kh, g.kw, g.in_c, g.out_c, packed_c);
-  forward(&back, a[0], packed, packed_c, a[2]);
+  geometry back = {g->batch, g->out_h, g->out_w, g->out_c, g->in_h, g->in_w, g->in_c,
+                   g->kh, g->kw, 1, 1, g->kh - 1 - g->pad_top, g->kw - 1 - g->pad_left};
+  int packed_c = round_up(g->in_c, LANES);
+  float *packed = pack_transposed_filter(w, g->kh, g->kw, g->in_c, g->out_c, packed_c);
+  forward(&back, dy, packed, packed_c, dx);
   free(packed);
-  return NULL;
 }
 
-/* conv2dFilterGradient(x, dy, dw, geometry) */
-static napi_value js_filter_gradient(napi_env env, napi_callback_info info) {
-  const char *names[3] = {"x", "dy", "dw"};
-  float *a[3];
-  size_t len[3];
-  geometry g;
-  if (!read_call(env, info, names, a, len, &g)) return NULL;
-  if (!check_length(env, "x", len[0], image_size(g.batch, g.in_h, g.in_w, g.in_c)) ||
-      !check_length(env, "dy", len[1], image_size(g.batch, g.out_h, g.out_w, g.out_c)) ||
-      !check_length(env, "dw", len[2], (size_t)g.kh * g.kw * g.in_c * g.out_c))
-    return NULL;
-  int packed_c = round_up(g.out_c, LANES);
-  const float *dy = a[1];
+void conv_filter_gradient(const geometry *g, const float *x, const float *dy, float *dw) {
+  int packed_c = round_up(g->out_c, LANES);
   float *padded = NULL;
-  if (packed_c != g.out_c) {
+  if (packed_c != g->out_c) {
     /* Rows of dy padded with zero channels, so every vector load stays in bounds. */
-    size_t pixels = image_size(g.batch, g.out_h, g.out_w, 1);
+    size_t pixels = (size_t)g->batch * g->out_h * g->out_w;
     padded = calloc(pixels * packed_c, sizeof(float));
     for (size_t p = 0; p < pixels; p++)
-      memcpy(padded + p * packed_c, dy + p * g.out_c, (size_t)g.out_c * sizeof(float));
+      memcpy(padded + p * packed_c, dy + p * g->out_c, (size_t)g->out_c * sizeof(float));
     dy = padded;
   }
-  filter_gradient(&g, a[0], dy, packed_c, a[2]);
+  filter_gradient(g, x, dy, packed_c, dw);
   free(padded);
-  return NULL;
 }
-
-/* setThreads(n): how many threads later calls from this thread may use. */
-static napi_value js_set_threads(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
-  int32_t count = 0;
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  if (argc != 1 || napi_get_value_int32(env, argv[0], &count) != napi_ok || count < 1) {
-    napi_throw_range_error(env, NULL, "setThreads expects a whole number of at least 1");
-    return NULL;
-  }
-  omp_set_num_threads(count);
-  return NULL;
-}
-
-/* threads(): how many threads each call may use. */
-static napi_value js_threads(napi_env env, napi_callback_info info) {
-  (void)info;
-  napi_value result;
-  napi_create_int32(env, omp_get_max_threads(), &result);
-  return result;
-}
-
-static napi_value init(napi_env env, napi_value exports) {
-  napi_property_descriptor methods[] = {
-      {"conv2dForward", NULL, js_forward, NULL, NULL, NULL, napi_default, NULL},
-      {"conv2dInputGradient", NULL, js_input_gradient, NULL, NULL, NULL, napi_default, NULL},
-      {"conv2dFilterGradient", NULL, js_filter_gradient, NULL, NULL, NULL, napi_default, NULL},
-      {"threads", NULL, js_threads, NULL, NULL, NULL, napi_default, NULL},
-      {"setThreads", NULL, js_set_threads, NULL, NULL, NULL, napi_default, NULL},
-  };
-  napi_define_properties(env, exports, sizeof methods / sizeof methods[0], methods);
-  return exports;
-}
-
-NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

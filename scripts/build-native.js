@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Builds native/conv.c into native/build/ddn_kernels.node with the host's C
+// Builds native/*.c into native/build/ddn_kernels.node with the host's C
 // compiler, its vector instructions and OpenMP. Without a compiler, or when
 // the build fails, it says so and exits 0: the wasm kernels then run instead.
 import { execFileSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const source = join(root, 'native', 'conv.c');
+const sources = ['module.c', 'conv.c', 'ops.c'].map((name) => join(root, 'native', name));
 const target = join(root, 'native', 'build', 'ddn_kernels.node');
 const compiler = process.env.CC ?? 'cc';
 
@@ -40,13 +40,14 @@ try {
       '-DNODE_GYP_MODULE_NAME=ddn_kernels',
       '-o',
       partial,
-      source,
+      ...sources,
     ],
     { stdio: ['ignore', 'inherit', 'pipe'] },
   );
   renameSync(partial, target);
   console.log(`native kernels: built ${join('native', 'build', 'ddn_kernels.node')} with ${compiler}`);
 } catch (error) {
-  const detail = error.code === 'ENOENT' ? `no C compiler '${compiler}'` : String(error.stderr ?? error.message).trim().split('\n')[0];
+  const lines = String(error.stderr ?? error.message).trim().split('\n');
+  const detail = error.code === 'ENOENT' ? `no C compiler '${compiler}'` : (lines.find((line) => /error/.test(line)) ?? lines[0]);
   console.log(`native kernels: not built (${detail}); the wasm kernels will run`);
 }

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { conv2d } from './conv.js';
-import { nativeConvActive, setNativeConvThreads } from './nativeKernels.js';
+import { nativeConvActive, setNativeThreads } from './nativeKernels.js';
 import { initBackend } from './select.js';
 
 /** Maximum error allowed, relative to the maximum magnitude in the reference. */
@@ -183,7 +183,7 @@ for (const mode of modes) {
     beforeAll(async () => {
       const info = await initBackend('wasm');
       expect(info.name).toBe('wasm');
-      const registered = setNativeConvThreads(mode.nativeThreads);
+      const registered = setNativeThreads(mode.nativeThreads);
       if (compilerPresent) {
         expect(registered, 'a C compiler is present, so npm install must have built native/build').toBe(true);
       }
@@ -249,7 +249,7 @@ for (const mode of modes) {
     });
 
     afterAll(() => {
-      setNativeConvThreads(2);
+      setNativeThreads(2);
     });
 
     it('conv2d rejects a channel mismatch', () => {

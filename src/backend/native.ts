@@ -1,5 +1,6 @@
 /**
- * The project's native convolution kernels (`native/conv.c`), built at
+ * The project's native kernels (`native/*.c`): convolutions and their
+ * gradients, broadcasting arithmetic, sums and matrix products, built at
  * install time by `scripts/build-native.js` when a C compiler is present.
  * They read and write the wasm backend's heap in place and use every core
  * through OpenMP; without them the wasm backend's own kernels run.
@@ -12,13 +13,34 @@
 export type NativeGeometry = Int32Array; // [batch, inH, inW, inC, outH, outW, outC, kh, kw, strideH, strideW, padTop, padLeft]
 
 /** The functions of `ddn_kernels.node`. Each throws on lengths that do not match the geometry. */
-export interface NativeConv {
+export interface NativeKernels {
   /** out [b, outH, outW, outC] = x [b, inH, inW, inC] ⊛ filter [kh, kw, inC, outC]. */
   conv2dForward(x: Float32Array, filter: Float32Array, out: Float32Array, geometry: NativeGeometry): void;
-  /** dx [b, inH, inW, inC] from dy [b, outH, outW, outC]; stride 1 only. */
+  /** dx [b, inH, inW, inC] from dy [b, outH, outW, outC]. */
   conv2dInputGradient(dy: Float32Array, filter: Float32Array, dx: Float32Array, geometry: NativeGeometry): void;
   /** dw [kh, kw, inC, outC] from x and dy. */
   conv2dFilterGradient(x: Float32Array, dy: Float32Array, dw: Float32Array, geometry: NativeGeometry): void;
+  /**
+   * out[a, b, c] = x[a·xSteps[0] + b·xSteps[1] + c·xSteps[2]] op y[…ySteps…]
+   * for dims [A, B, C]; a step of 0 broadcasts. op: 0 add, 1 subtract,
+   * 2 multiply, 3 divide, 4 squared difference.
+   */
+  binary(
+    op: number,
+    x: Float32Array,
+    xSteps: Int32Array,
+    y: Float32Array,
+    ySteps: Int32Array,
+    out: Float32Array,
+    dims: Int32Array,
+  ): void;
+  /** out [outer, inner] = Σ over the middle axis of x [outer, middle, inner]; dims [outer, middle, inner]. */
+  sum(x: Float32Array, out: Float32Array, dims: Int32Array): void;
+  /**
+   * out [batch, m, n] = op(a) · op(b); shape [batch, batchA, batchB, m, k, n,
+   * transposeA, transposeB], batchA and batchB each 1 or batch.
+   */
+  matmul(a: Float32Array, b: Float32Array, out: Float32Array, shape: Int32Array): void;
   /** Threads each call may use. */
   threads(): number;
   /** Sets the threads that later calls from this thread may use (at least 1). */
@@ -29,7 +51,7 @@ export interface NativeConv {
 export const NATIVE_MODULE_PATH = 'native/build/ddn_kernels.node';
 
 /** Outcome of the one attempt to load the module. */
-export type NativeLoad = { kernels: NativeConv } | { kernels: null; reason: string };
+export type NativeLoad = { kernels: NativeKernels } | { kernels: null; reason: string };
 
 let loaded: Promise<NativeLoad> | undefined;
 
@@ -37,7 +59,7 @@ let loaded: Promise<NativeLoad> | undefined;
  * Loads the native kernels once. Resolves with the reason they are absent
  * outside Node, when DDN_NATIVE=0, or when the module was not built.
  */
-export function loadNativeConv(): Promise<NativeLoad> {
+export function loadNativeKernels(): Promise<NativeLoad> {
   loaded ??= (async (): Promise<NativeLoad> => {
     if (typeof process === 'undefined' || process.versions?.node === undefined) {
       return { kernels: null, reason: 'not running under Node' };
@@ -47,10 +69,16 @@ export function loadNativeConv(): Promise<NativeLoad> {
     }
     const { createRequire } = await import('node:module');
     const { existsSync } = await import('node:fs');
+    const { dirname, join } = await import('node:path');
     const { fileURLToPath } = await import('node:url');
-    // This file sits two folders below the package root, as src/backend or dist/backend.
-    const path = fileURLToPath(new URL(`../../${NATIVE_MODULE_PATH}`, import.meta.url));
-    if (!existsSync(path)) {
+    // The package root is the nearest folder above this file (src/backend,
+    // dist/backend, or a build of them elsewhere in the package) holding the module.
+    let path: string | null = null;
+    for (let dir = dirname(fileURLToPath(import.meta.url)); path === null; dir = dirname(dir)) {
+      if (existsSync(join(dir, NATIVE_MODULE_PATH))) path = join(dir, NATIVE_MODULE_PATH);
+      else if (dirname(dir) === dir) break;
+    }
+    if (path === null) {
       return { kernels: null, reason: `${NATIVE_MODULE_PATH} was not built (no C compiler at install time?)` };
     }
     try {
@@ -59,42 +87,10 @@ export function loadNativeConv(): Promise<NativeLoad> {
       // The runtime reads this once, when the module loads.
       process.env.OMP_WAIT_POLICY ??= 'passive';
       const require = createRequire(import.meta.url);
-      return { kernels: require(path) as NativeConv };
+      return { kernels: require(path) as NativeKernels };
     } catch (error) {
       return { kernels: null, reason: `${NATIVE_MODULE_PATH} failed to load: ${(error as Error).message}` };
     }
   })();
   return loaded;
-}
-
-/** The 13 numbers `NativeConv` reads, from tfjs's description of a convolution. */
-export function nativeGeometry(info: {
-  batchSize: number;
-  inHeight: number;
-  inWidth: number;
-  inChannels: number;
-  outHeight: number;
-  outWidth: number;
-  outChannels: number;
-  filterHeight: number;
-  filterWidth: number;
-  strideHeight: number;
-  strideWidth: number;
-  padInfo: { top: number; left: number };
-}): NativeGeometry {
-  return Int32Array.of(
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    info.outHeight,
-    info.outWidth,
-    info.outChannels,
-    info.filterHeight,
-    info.filterWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-  );
 }

@@ -1,14 +1,18 @@
 /**
- * Registers the native convolution kernels (`native.ts`) as the wasm
- * backend's `Conv2D`, `Conv2DBackpropInput` and `Conv2DBackpropFilter`.
- * Each reads its inputs from the wasm heap and writes a fresh heap tensor,
- * with no copy. Cases they do not cover (other dtypes, NCHW, dilation, a
- * strided input gradient) go to the kernel that was registered before.
+ * Registers the native kernels (`native.ts`) in front of the wasm backend's
+ * own: `Conv2D` and both of its gradients, `Add`, `Sub`, `Multiply`,
+ * `RealDiv` and `SquaredDifference` with broadcasting, `Sum`, `BatchMatMul`,
+ * and an `Identity` that shares its input's memory instead of copying it
+ * (tfjs clones every tensor it saves for a gradient). Each reads its inputs
+ * from the wasm heap and writes a fresh heap tensor, with no copy. Cases they
+ * do not cover (other dtypes, NCHW, dilation, broadcasts that do not fold to
+ * three axes) go to the kernel that was registered before.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
-import { type NativeConv, nativeGeometry } from './native.js';
+// Types only: native.ts loads Node modules, and this file also reaches the browser build.
+import type { NativeGeometry, NativeKernels } from './native.js';
 
 const WASM = 'wasm';
 
@@ -16,9 +20,9 @@ const WASM = 'wasm';
 const previous = new Map<string, tf.KernelFunc>();
 
 /** The kernels registered, whether or not they are switched on. */
-let registered: NativeConv | null = null;
+let registered: NativeKernels | null = null;
 /** The kernels that run: `registered`, or null while switched off. */
-let active: NativeConv | null = null;
+let active: NativeKernels | null = null;
 
 /** Whether the wasm backend's convolutions currently run natively. */
 export function nativeConvActive(): boolean {
@@ -26,16 +30,22 @@ export function nativeConvActive(): boolean {
 }
 
 /**
- * Puts the native kernels in front of the wasm backend's convolutions.
- * Calling it again does nothing; call it after `registerWasmConvKernels`,
- * whose kernels become the fallback.
+ * Puts the native kernels in front of the wasm backend's. Calling it again
+ * does nothing; call it after `registerWasmConvKernels`, whose kernels
+ * become the fallback.
  */
-export function registerNativeConvKernels(native: NativeConv): void {
+export function registerNativeKernels(native: NativeKernels): void {
   registered = native;
   active = native;
   replace(tf.Conv2D, forwardKernel);
   replace(tf.Conv2DBackpropInput, inputGradientKernel);
   replace(tf.Conv2DBackpropFilter, filterGradientKernel);
+  for (const [name, kernel] of BINARY_KERNELS) {
+    replace(name, kernel);
+  }
+  replace(tf.Sum, sumKernel);
+  replace(tf.BatchMatMul, matMulKernel);
+  replace(tf.Identity, identityKernel);
 }
 
 /**
@@ -43,7 +53,7 @@ export function registerNativeConvKernels(native: NativeConv): void {
  * threads for calls made from this thread. Returns false when none are
  * registered, and then changes nothing.
  */
-export function setNativeConvThreads(threads: number): boolean {
+export function setNativeThreads(threads: number): boolean {
   if (registered === null) {
     return false;
   }
@@ -68,7 +78,9 @@ function replace(kernelName: string, kernelFunc: tf.KernelFunc): void {
   tf.registerKernel({ ...current, kernelFunc });
 }
 
-function fallBack(kernelName: string, args: Parameters<tf.KernelFunc>[0]) {
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+function fallBack(kernelName: string, args: KernelArgs) {
   return previous.get(kernelName)!(args);
 }
 
@@ -81,6 +93,15 @@ function allFloat32(...infos: tf.TensorInfo[]): boolean {
   return infos.every((info) => info.dtype === 'float32');
 }
 
+/** A float32 view of a tensor's bytes on the wasm heap. */
+function heap(backend: BackendWasm, info: tf.TensorInfo): Float32Array {
+  return backend.typedArrayFromHeap(info) as Float32Array;
+}
+
+type Shape4D = [number, number, number, number];
+
+// ---- convolutions ----
+
 /** `Conv2D`: x [b, H, W, inC] and filter [kh, kw, inC, outC] → [b, Ho, Wo, outC]. */
 const forwardKernel: tf.KernelFunc = (args) => {
   const { x, filter } = args.inputs as Record<'x' | 'filter', tf.TensorInfo>;
@@ -89,41 +110,21 @@ const forwardKernel: tf.KernelFunc = (args) => {
     return fallBack(tf.Conv2D, args);
   }
   const backend = args.backend as BackendWasm;
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
+  const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4D, filter.shape as Shape4D, strides, 1, pad, dimRoundingMode);
   const out = backend.makeOutput(info.outShape, 'float32');
   // Views of the heap are taken after the allocation, which may grow it.
   active.conv2dForward(heap(backend, x), heap(backend, filter), heap(backend, out), nativeGeometry(info));
   return out;
 };
 
-/** `Conv2DBackpropInput`: dy and filter → dx shaped `inputShape`; stride 1. */
+/** `Conv2DBackpropInput`: dy and filter → dx shaped `inputShape`. */
 const inputGradientKernel: tf.KernelFunc = (args) => {
   const { dy, filter } = args.inputs as Record<'dy' | 'filter', tf.TensorInfo>;
-  const { strides, pad, dataFormat, dimRoundingMode, inputShape } =
-    args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
+  const { strides, pad, dataFormat, dimRoundingMode, inputShape } = args.attrs as unknown as tf.Conv2DBackpropInputAttrs;
   if (active === null || dataFormat === 'NCHW' || !allFloat32(dy, filter)) {
     return fallBack(tf.Conv2DBackpropInput, args);
   }
-  const info = tf.backend_util.computeConv2DInfo(
-    inputShape,
-    filter.shape as [number, number, number, number],
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
-  const unitStride = info.strideHeight === 1 && info.strideWidth === 1;
-  const coveredPadding = info.padInfo.top < info.filterHeight && info.padInfo.left < info.filterWidth;
-  if (!unitStride || !coveredPadding) {
-    return fallBack(tf.Conv2DBackpropInput, args);
-  }
+  const info = tf.backend_util.computeConv2DInfo(inputShape, filter.shape as Shape4D, strides, 1, pad, dimRoundingMode);
   const backend = args.backend as BackendWasm;
   const dx = backend.makeOutput(inputShape, 'float32');
   active.conv2dInputGradient(heap(backend, dy), heap(backend, filter), heap(backend, dx), nativeGeometry(info));
@@ -133,26 +134,175 @@ const inputGradientKernel: tf.KernelFunc = (args) => {
 /** `Conv2DBackpropFilter`: x and dy → dw [kh, kw, inC, outC]. */
 const filterGradientKernel: tf.KernelFunc = (args) => {
   const { x, dy } = args.inputs as Record<'x' | 'dy', tf.TensorInfo>;
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } =
-    args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
   if (active === null || dataFormat === 'NCHW' || !allFloat32(x, dy)) {
     return fallBack(tf.Conv2DBackpropFilter, args);
   }
-  const info = tf.backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
+  const info = tf.backend_util.computeConv2DInfo(x.shape as Shape4D, filterShape, strides, 1, pad, dimRoundingMode);
   const backend = args.backend as BackendWasm;
   const dw = backend.makeOutput(filterShape, 'float32');
   active.conv2dFilterGradient(heap(backend, x), heap(backend, dy), heap(backend, dw), nativeGeometry(info));
   return dw;
 };
 
-/** A float32 view of a tensor's bytes on the wasm heap. */
-function heap(backend: BackendWasm, info: tf.TensorInfo): Float32Array {
-  return backend.typedArrayFromHeap(info) as Float32Array;
+// ---- broadcasting arithmetic ----
+
+/**
+ * Folds an output shape to [A, B, C] (first axis, the axes between, last
+ * axis) and an operand shape to its steps over those three, or null when the
+ * operand broadcasts some but not all of the axes in one group.
+ */
+export function foldBroadcast(outShape: number[], shape: number[]): { dims: Int32Array; steps: Int32Array } | null {
+  const rank = outShape.length;
+  const padded = [...Array<number>(rank - shape.length).fill(1), ...shape];
+  // Axis groups: [0], [1 .. rank-2], [rank-1], with fewer axes folded to size 1.
+  const groups: number[][] =
+    rank >= 3
+      ? [[0], Array.from({ length: rank - 2 }, (_, i) => i + 1), [rank - 1]]
+      : rank === 2
+        ? [[], [0], [1]]
+        : rank === 1
+          ? [[], [], [0]]
+          : [[], [], []];
+  const dims = Int32Array.from(groups, (axes) => axes.reduce((size, axis) => size * outShape[axis], 1));
+  const full = groups.map((axes) => {
+    if (axes.length === 0) return false;
+    const own = axes.map((axis) => padded[axis] === outShape[axis]);
+    const ones = axes.map((axis) => padded[axis] === 1);
+    if (own.every(Boolean)) return true;
+    if (ones.every(Boolean)) return false;
+    return null;
+  });
+  if (full.includes(null)) {
+    return null;
+  }
+  const sizeC = full[2] ? dims[2] : 1;
+  const sizeB = full[1] ? dims[1] : 1;
+  const steps = Int32Array.of(full[0] ? sizeB * sizeC : 0, full[1] ? sizeC : 0, full[2] ? 1 : 0);
+  return { dims, steps };
+}
+
+/** Codes of the native binary operations. */
+const BINARY_OPS: [string, number][] = [
+  [tf.Add, 0],
+  [tf.Sub, 1],
+  [tf.Multiply, 2],
+  [tf.RealDiv, 3],
+  [tf.SquaredDifference, 4],
+];
+
+function binaryKernel(kernelName: string, op: number): tf.KernelFunc {
+  return (args) => {
+    const { a, b } = args.inputs as Record<'a' | 'b', tf.TensorInfo>;
+    if (active === null || !allFloat32(a, b)) {
+      return fallBack(kernelName, args);
+    }
+    const outShape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const foldA = foldBroadcast(outShape, a.shape);
+    const foldB = foldBroadcast(outShape, b.shape);
+    if (foldA === null || foldB === null || tf.util.sizeFromShape(outShape) === 0) {
+      return fallBack(kernelName, args);
+    }
+    const backend = args.backend as BackendWasm;
+    const out = backend.makeOutput(outShape, 'float32');
+    active.binary(op, heap(backend, a), foldA.steps, heap(backend, b), foldB.steps, heap(backend, out), foldA.dims);
+    return out;
+  };
+}
+
+const BINARY_KERNELS: [string, tf.KernelFunc][] = BINARY_OPS.map(([name, op]) => [name, binaryKernel(name, op)]);
+
+// ---- reductions, products, copies ----
+
+/** `Sum` of float32 over one contiguous run of axes. */
+const sumKernel: tf.KernelFunc = (args) => {
+  const { x } = args.inputs as Record<'x', tf.TensorInfo>;
+  const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
+  if (active === null || x.dtype !== 'float32' || tf.util.sizeFromShape(x.shape) === 0) {
+    return fallBack(tf.Sum, args);
+  }
+  const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((p, q) => p - q);
+  const first = axes[0];
+  const last = axes[axes.length - 1];
+  if (axes.length === 0 || last - first + 1 !== axes.length) {
+    return fallBack(tf.Sum, args);
+  }
+  const product = (from: number, to: number) => x.shape.slice(from, to).reduce((size, n) => size * n, 1);
+  const dims = Int32Array.of(product(0, first), product(first, last + 1), product(last + 1, x.shape.length));
+  const outShape = keepDims
+    ? x.shape.map((n, i) => (i >= first && i <= last ? 1 : n))
+    : x.shape.filter((_, i) => i < first || i > last);
+  const backend = args.backend as BackendWasm;
+  const out = backend.makeOutput(outShape, 'float32');
+  active.sum(heap(backend, x), heap(backend, out), dims);
+  return out;
+};
+
+/** `BatchMatMul` of rank-3 float32 tensors whose batch sizes are equal or 1. */
+const matMulKernel: tf.KernelFunc = (args) => {
+  const { a, b } = args.inputs as Record<'a' | 'b', tf.TensorInfo>;
+  const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
+  if (active === null || !allFloat32(a, b) || a.shape.length !== 3 || b.shape.length !== 3) {
+    return fallBack(tf.BatchMatMul, args);
+  }
+  const [batchA, rowsA, colsA] = a.shape;
+  const [batchB, rowsB, colsB] = b.shape;
+  const batch = Math.max(batchA, batchB);
+  const [m, k] = transposeA ? [colsA, rowsA] : [rowsA, colsA];
+  const [kB, n] = transposeB ? [colsB, rowsB] : [rowsB, colsB];
+  const batchesFit = (batchA === batch || batchA === 1) && (batchB === batch || batchB === 1);
+  if (k !== kB || !batchesFit || batch * m * n * k === 0) {
+    return fallBack(tf.BatchMatMul, args);
+  }
+  const backend = args.backend as BackendWasm;
+  const out = backend.makeOutput([batch, m, n], 'float32');
+  const shape = Int32Array.of(batch, batchA, batchB, m, k, n, transposeA ? 1 : 0, transposeB ? 1 : 0);
+  active.matmul(heap(backend, a), heap(backend, b), heap(backend, out), shape);
+  return out;
+};
+
+/**
+ * `Identity` that shares the input's memory, as the cpu and webgl backends
+ * do: tensors are never written in place, so the copy that wasm's own kernel
+ * makes buys nothing.
+ */
+const identityKernel: tf.KernelFunc = (args) => {
+  const { x } = args.inputs as Record<'x', tf.TensorInfo>;
+  if (active === null || x.dtype === 'string') {
+    return fallBack(tf.Identity, args);
+  }
+  (args.backend as BackendWasm).incRef(x.dataId);
+  return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+};
+
+/** The 13 numbers `NativeKernels` reads, from tfjs's description of a convolution. */
+export function nativeGeometry(info: {
+  batchSize: number;
+  inHeight: number;
+  inWidth: number;
+  inChannels: number;
+  outHeight: number;
+  outWidth: number;
+  outChannels: number;
+  filterHeight: number;
+  filterWidth: number;
+  strideHeight: number;
+  strideWidth: number;
+  padInfo: { top: number; left: number };
+}): NativeGeometry {
+  return Int32Array.of(
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  );
 }

@@ -12,8 +12,8 @@ import { getThreadsCount, setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 
 import { DdnError } from '../errors.js';
 import { registerAllGradients } from './gradients.js';
-import { loadNativeConv } from './native.js';
-import { registerNativeConvKernels } from './nativeKernels.js';
+import { loadNativeKernels } from './native.js';
+import { registerNativeKernels } from './nativeKernels.js';
 import { registerWasmConvKernels } from './wasmKernels.js';
 
 /** Backend names as the project's options spell them. */
@@ -30,7 +30,7 @@ export interface BackendInfo {
    * The wasm backend's convolutions: run by the project's native kernels
    * (with their thread count), or why not. Absent on other backends.
    */
-  nativeConv?: { threads: number } | { reason: string };
+  native?: { threads: number } | { reason: string };
 }
 
 /** Engine names, as `tf.getBackend()` returns them. */
@@ -132,9 +132,9 @@ async function trySetBackend(name: BackendName): Promise<string | null> {
 
   if (name === 'wasm') {
     registerWasmConvKernels();
-    const native = await loadNativeConv();
+    const native = await loadNativeKernels();
     if (native.kernels !== null) {
-      registerNativeConvKernels(native.kernels);
+      registerNativeKernels(native.kernels);
     }
   }
   return null;
@@ -183,8 +183,8 @@ async function locateWasmBinaries(): Promise<void> {
 async function describe(name: BackendName): Promise<BackendInfo> {
   const info: BackendInfo = { name, threads: await countThreads(name) };
   if (name === 'wasm') {
-    const native = await loadNativeConv();
-    info.nativeConv = native.kernels !== null ? { threads: native.kernels.threads() } : { reason: native.reason };
+    const native = await loadNativeKernels();
+    info.native = native.kernels !== null ? { threads: native.kernels.threads() } : { reason: native.reason };
   }
   return info;
 }

@@ -9,7 +9,7 @@ import { parentPort } from 'node:worker_threads';
 
 import * as tf from '@tensorflow/tfjs-core';
 
-import { setNativeConvThreads } from '../backend/nativeKernels.js';
+import { setNativeThreads } from '../backend/nativeKernels.js';
 import { type BackendName, initBackend } from '../backend/select.js';
 import type { ModelConfig } from '../model/config.js';
 import { DdnModel } from '../model/model.js';
@@ -80,7 +80,7 @@ let model: DdnModel | null = null;
 async function handle(request: WorkerRequest): Promise<{ reply: WorkerReply; transfer: ArrayBuffer[] }> {
   if (request.type === 'init') {
     await initBackend(request.backend);
-    setNativeConvThreads(request.nativeThreads);
+    setNativeThreads(request.nativeThreads);
     model?.dispose();
     model = new DdnModel(request.config);
     return { reply: { type: 'ready', backend: tf.getBackend() }, transfer: [] };

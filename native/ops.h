@@ -1,0 +1,29 @@
+/* Kernels of ops.c; module.c exposes them to JavaScript. */
+#ifndef DDN_OPS_H
+#define DDN_OPS_H
+
+#include <stddef.h>
+
+typedef enum { BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV, BINARY_SQUARED_DIFFERENCE, BINARY_OP_COUNT } binary_op_kind;
+
+/*
+ * out[a, b, c] = x[a*xs[0] + b*xs[1] + c*xs[2]] OP y[the same with ys], for the
+ * output shape dims = [A, B, C]. A step of 0 broadcasts that axis; xs[2] and
+ * ys[2] are 0 or 1.
+ */
+void binary_op(binary_op_kind op, const float *x, const ptrdiff_t xs[3], const float *y,
+               const ptrdiff_t ys[3], float *out, const ptrdiff_t dims[3]);
+
+/* out[o, i] = Σ_m x[o, m, i] for x shaped [outer, middle, inner]. */
+void sum_axes(const float *x, float *out, ptrdiff_t outer, ptrdiff_t middle, ptrdiff_t inner);
+
+typedef struct {
+  ptrdiff_t batch, batch_a, batch_b; /* batch_a and batch_b are batch or 1 */
+  ptrdiff_t m, k, n;
+  int transpose_a, transpose_b;
+} matmul_shape;
+
+/* out[q] (m × n) = op(a[q]) · op(b[q]); a is [batch_a, m, k] or, transposed, [batch_a, k, m]. */
+void batch_matmul(const float *a, const float *b, float *out, const matmul_shape *shape);
+
+#endif

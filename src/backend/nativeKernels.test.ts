@@ -1,0 +1,151 @@
+import { spawnSync } from 'node:child_process';
+
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { foldBroadcast, nativeConvActive, setNativeThreads } from './nativeKernels.js';
+import { initBackend } from './select.js';
+
+const compilerPresent = spawnSync('cc', ['--version']).status === 0;
+
+/** Runs `body` on cpu and on wasm (native kernels on), returning both results as arrays. */
+async function onBoth(body: () => tf.Tensor): Promise<{ cpu: Float32Array; wasm: Float32Array; shape: number[] }> {
+  await tf.setBackend('cpu');
+  const expected = tf.tidy(body);
+  const cpu = expected.dataSync() as Float32Array;
+  const shape = expected.shape;
+  expected.dispose();
+  await tf.setBackend('wasm');
+  const before = tf.memory().numTensors;
+  const actual = tf.tidy(body);
+  expect(actual.shape).toEqual(shape);
+  const wasm = actual.dataSync() as Float32Array;
+  actual.dispose();
+  expect(tf.memory().numTensors).toBe(before);
+  return { cpu, wasm, shape };
+}
+
+function expectClose(actual: Float32Array, expected: Float32Array, tolerance = 1e-5): void {
+  expect(actual.length).toBe(expected.length);
+  let worst = 0;
+  let scale = 1e-12;
+  for (let i = 0; i < expected.length; i++) {
+    worst = Math.max(worst, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  expect(worst / scale).toBeLessThan(tolerance);
+}
+
+const random = (shape: number[], seed: number) => tf.randomUniform(shape, 0.5, 2, 'float32', seed);
+
+describe('foldBroadcast', () => {
+  it('folds an output shape to [first, between, last] and gives each operand its steps', () => {
+    const out = [2, 3, 4, 5];
+    expect(foldBroadcast(out, out)).toEqual({ dims: Int32Array.of(2, 12, 5), steps: Int32Array.of(60, 5, 1) });
+    expect(foldBroadcast(out, [5])?.steps).toEqual(Int32Array.of(0, 0, 1));
+    expect(foldBroadcast(out, [2, 3, 4, 1])?.steps).toEqual(Int32Array.of(12, 1, 0));
+    expect(foldBroadcast(out, [2, 1, 1, 5])?.steps).toEqual(Int32Array.of(5, 0, 1));
+    expect(foldBroadcast(out, [])?.steps).toEqual(Int32Array.of(0, 0, 0));
+    expect(foldBroadcast([7, 5], [7, 1])).toEqual({ dims: Int32Array.of(1, 7, 5), steps: Int32Array.of(0, 1, 0) });
+  });
+
+  it('refuses an operand that broadcasts only part of the middle axes', () => {
+    expect(foldBroadcast([2, 3, 4, 5], [1, 3, 1, 5])).toBeNull();
+  });
+});
+
+describe.skipIf(!compilerPresent)('native kernels on wasm against the cpu backend', () => {
+  beforeAll(async () => {
+    await initBackend('wasm');
+    expect(setNativeThreads(2)).toBe(true);
+    expect(nativeConvActive()).toBe(true);
+  });
+
+  afterAll(async () => {
+    await tf.setBackend('wasm');
+  });
+
+  const pairs: [number[], number[]][] = [
+    [[2, 3, 4, 5], [2, 3, 4, 5]],
+    [[2, 3, 4, 5], [5]],
+    [[2, 3, 4, 1], [2, 3, 4, 5]],
+    [[2, 3, 4, 5], [2, 1, 1, 5]],
+    [[2, 3, 4, 5], [3, 4, 5]],
+    [[2, 3, 4, 5], []],
+    [[6, 7], [6, 1]],
+    [[33], [33]],
+    [[2, 3, 4, 5], [1, 3, 1, 5]], // not foldable: the wasm kernel runs
+  ];
+  const ops: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
+    ['add', tf.add],
+    ['sub', tf.sub],
+    ['mul', tf.mul],
+    ['div', tf.div],
+    ['squaredDifference', tf.squaredDifference],
+  ];
+  for (const [name, op] of ops) {
+    it(`${name} with broadcasting, either operand order`, async () => {
+      for (const [shapeA, shapeB] of pairs) {
+        for (const [x, y] of [[shapeA, shapeB], [shapeB, shapeA]]) {
+          const { cpu, wasm } = await onBoth(() => op(random(x, 1), random(y, 2)));
+          expectClose(wasm, cpu);
+        }
+      }
+    });
+  }
+
+  it('sums over runs of axes, with and without keepDims', async () => {
+    const shape = [3, 5, 6, 7];
+    for (const axis of [[0, 1, 2], [1, 2], [3], [0], [-1], [0, 1, 2, 3], [0, 2]]) {
+      for (const keepDims of [false, true]) {
+        const { cpu, wasm } = await onBoth(() => tf.sum(random(shape, 3), axis, keepDims));
+        expectClose(wasm, cpu);
+      }
+    }
+    // A long run: 40,000 rows into 16 columns.
+    const { cpu, wasm } = await onBoth(() => tf.sum(random([40000, 16], 4), 0));
+    expectClose(wasm, cpu, 1e-4);
+  });
+
+  it('multiplies batches of matrices in every transpose and broadcast form', async () => {
+    for (const n of [1, 5, 20]) {
+      for (const transposeA of [false, true]) {
+        for (const transposeB of [false, true]) {
+          for (const [batchA, batchB] of [[3, 3], [1, 3], [3, 1]]) {
+            const [m, k] = [7, 37];
+            const a = () => random(transposeA ? [batchA, k, m] : [batchA, m, k], 5);
+            const b = () => random(transposeB ? [batchB, n, k] : [batchB, k, n], 6);
+            const { cpu, wasm, shape } = await onBoth(() => tf.matMul(a(), b(), transposeA, transposeB));
+            expect(shape).toEqual([3, m, n]);
+            expectClose(wasm, cpu);
+          }
+        }
+      }
+    }
+  });
+
+  it('clones share memory yet outlive their source', () => {
+    const source = tf.tensor1d([1, 2, 3]);
+    const copy = tf.clone(source);
+    source.dispose();
+    expect(Array.from(copy.dataSync())).toEqual([1, 2, 3]);
+    copy.dispose();
+  });
+
+  it('gives the same gradients as cpu through a small network', async () => {
+    const grads = () => {
+      const x = random([4, 6, 6, 3], 7);
+      const w = random([3, 3, 3, 8], 8);
+      const scale = random([8], 9);
+      const f = (input: tf.Tensor, filter: tf.Tensor) => {
+        const y = tf.mul(tf.conv2d(input as tf.Tensor4D, filter as tf.Tensor4D, 2, 'same'), scale);
+        const centred = tf.sub(y, tf.mean(y, [1, 2], true));
+        return tf.sum(tf.squaredDifference(centred, tf.sigmoid(y)));
+      };
+      const [gx, gw] = tf.grads(f)([x, w]);
+      return tf.concat([gx.flatten(), gw.flatten()]);
+    };
+    const { cpu, wasm } = await onBoth(grads);
+    expectClose(wasm, cpu, 1e-4);
+  });
+});
