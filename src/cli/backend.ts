@@ -15,9 +15,9 @@ function threads(count: number): string {
   return `${count} thread${count === 1 ? '' : 's'}`;
 }
 
-/** ', native convolutions (2 threads)', or why they are off; empty off wasm. */
+/** ', native kernels (2 threads)', or why they are off; empty off wasm. */
 function describeNative(info: BackendInfo): string {
-  if (info.nativeConv === undefined) return '';
-  if ('threads' in info.nativeConv) return `, native convolutions (${threads(info.nativeConv.threads)})`;
-  return `; native convolutions off: ${info.nativeConv.reason}`;
+  if (info.native === undefined) return '';
+  if ('threads' in info.native) return `, native kernels (${threads(info.native.threads)})`;
+  return `; native kernels off: ${info.native.reason}`;
 }
