@@ -23,7 +23,7 @@ beforeAll(async () => {
   root = mkdtempSync(join(tmpdir(), 'ddn-prior-'));
   classRun = join(root, 'class');
   edgesRun = join(root, 'edges');
-  const cls = await ddn('train', '--data', 'mnist', '--out', classRun, '--condition', 'class', '--steps', '2', ...TINY);
+  const cls = await ddn('train', '--data', 'mnist', '--out', classRun, '--condition', 'class', '--steps', '2', '--no-prior', ...TINY);
   expect(cls.code).toBe(0);
   const edges = await ddn('train', '--data', 'mnist', '--out', edgesRun, '--condition', 'edges', '--steps', '1', ...TINY);
   expect(edges.code).toBe(0);
@@ -41,6 +41,29 @@ afterAll(() => {
 function readCounts(dir: string): number[][][] {
   return JSON.parse(readFileSync(join(dir, 'node-prior.json'), 'utf8')).counts;
 }
+
+describe('ddn train on a class-conditional model', () => {
+  it('measures node usage when it ends, and samples.png draws by it', async () => {
+    const run = join(root, 'class-with-prior');
+    const result = await ddn('train', '--data', 'mnist', '--out', run, '--condition', 'class', '--steps', '1', ...TINY);
+    expect(result.code, result.stderr).toBe(0);
+    const file = JSON.parse(readFileSync(join(run, 'node-prior.json'), 'utf8'));
+    const config = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
+    expect(file.weightsSha256).toBe(config.weights.sha256);
+    expect(file.step).toBe(1);
+    // Every embedded training digit, 10 classes, counted once per level.
+    const total = file.images.reduce((a: number, b: number) => a + b, 0);
+    expect(file.images).toHaveLength(10);
+    expect(total).toBeGreaterThan(5000);
+    for (let level = 0; level < 3; level++) {
+      const sum = file.counts.reduce((acc: number, row: number[][]) => acc + row[level].reduce((a, b) => a + b, 0), 0);
+      expect(sum).toBe(total);
+    }
+    expect(result.stdout).toContain('samples.png drawn again with nodes picked by usage');
+    const sampled = await ddn('sample', '--model', run, '--out', join(root, 'after.png'), '--n', '4');
+    expect(sampled.stderr).toMatch(/prior: picking nodes by usage/);
+  });
+});
 
 describe('ddn prior', () => {
   it('writes per-class counts keyed to the step', async () => {
@@ -98,7 +121,7 @@ describe('ddn prior', () => {
   });
 
   it('detects a prior made stale by more training', async () => {
-    const resumed = await ddn('train', '--data', 'mnist', '--out', classRun, '--condition', 'class', '--steps', '3', '--resume', ...TINY);
+    const resumed = await ddn('train', '--data', 'mnist', '--out', classRun, '--condition', 'class', '--steps', '3', '--resume', '--no-prior', ...TINY);
     expect(resumed.code).toBe(0);
 
     const auto = await ddn('sample', '--model', classRun, '--out', join(root, 'stale.png'), '--json');

@@ -78,6 +78,7 @@ export function buildProgram(): Command {
     .option('--snapshot-minutes <x>', 'minutes between pictures and checkpoints', parseNumber('snapshot-minutes', 0, 1e6, { minInclusive: false }), 3)
     .option('--keep <n>', 'step-named checkpoints to keep besides the latest and the best (0 keeps none)', parseInteger('keep', 0, 1_000_000), 3)
     .option('--no-progress', 'no progress bar')
+    .option('--no-prior', 'class-conditional runs: skip measuring node usage (node-prior.json) at the end')
     .addOption(backendOption())
     .action(async (opts) => {
       await trainCommand(

@@ -29,6 +29,16 @@ export interface PriorCommandOptions {
 
 export async function priorCommand(o: PriorCommandOptions, out: Output): Promise<void> {
   const backend = await startBackend(o.backend, out);
+  const summary = await writeNodePrior(o, out);
+  out.json({ ...summary, backend: backend.name });
+}
+
+/**
+ * Measures the node usage of the model in `o.model` and writes it beside the
+ * weights, with progress and a per-level summary on `out`; the backend must
+ * be set. Returns the summary that `--json` prints.
+ */
+export async function writeNodePrior(o: PriorCommandOptions, out: Output) {
   const { model, file } = await loadModel(o.model);
   try {
     checkPriorSupported(model, o.model);
@@ -65,7 +75,7 @@ export async function priorCommand(o: PriorCommandOptions, out: Output): Promise
       out.result(`  level ${l.level}: ${l.used}/${l.k}${perClass ? ` (one class: ${l.usedPerRowMin} to ${l.usedPerRowMax})` : ''}`);
     }
     out.note(`prior: ${((Date.now() - started) / 1000).toFixed(0)} s`);
-    out.json({ out: path, images: data.count, data: spec, step, rows: counts.rows, levels, backend: backend.name });
+    return { out: path, images: data.count, data: spec, step, rows: counts.rows, levels };
   } finally {
     model.dispose();
   }

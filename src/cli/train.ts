@@ -21,7 +21,7 @@ import type { Dataset } from '../data/types.js';
 import { DdnError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { CHECKPOINT_FILE, removeStaleTemporaryFiles } from '../io/checkpoint.js';
-import { CONFIG_FILE, saveModel } from '../io/modelDir.js';
+import { CONFIG_FILE, loadModel, saveModel } from '../io/modelDir.js';
 import { type ModelOptions, bitsPerImage, makeConfig } from '../model/config.js';
 import {
   type LogEntry,
@@ -34,6 +34,7 @@ import { TrainingRun } from '../train/run.js';
 import { NonFiniteLossError } from '../train/step.js';
 import { startBackend } from './backend.js';
 import type { Output } from './output.js';
+import { choosePrior, writeNodePrior } from './prior.js';
 
 export const LOG_FILE = 'log.jsonl';
 
@@ -53,7 +54,12 @@ export interface TrainCommandOptions extends ModelOptions {
   keep: number;
   backend?: BackendName;
   progress: boolean;
+  /** Measure node usage at the end of a class-conditional run (node-prior.json). */
+  prior: boolean;
 }
+
+/** Images that the node usage of a class-conditional run is measured on when training ends. */
+const PRIOR_IMAGES = 10_000;
 
 export async function trainCommand(o: TrainCommandOptions, out: Output): Promise<void> {
   const backend = await startBackend(o.backend, out);
@@ -226,8 +232,28 @@ export async function trainCommand(o: TrainCommandOptions, out: Output): Promise
         `${lastPsnr.toFixed(2)} dB, ${run.splitCount} splits, ${minutes} min`,
     );
     out.result(`saved the model, checkpoint, samples.png, reconstructions.png and loss.svg in ${o.out}`);
+    if (config.condition === 'class' && o.prior) {
+      await writePriorAndSamples(o, heldOut, out);
+    }
   }
   run.dispose();
+}
+
+/**
+ * Measures the node usage of a finished class-conditional run, which
+ * `ddn sample` then draws by (README, Conditional models), and draws
+ * samples.png again with it.
+ */
+async function writePriorAndSamples(o: TrainCommandOptions, heldOut: Dataset, out: Output): Promise<void> {
+  await writeNodePrior({ model: o.out, data: o.data, images: PRIOR_IMAGES }, out);
+  const { model, file } = await loadModel(o.out);
+  try {
+    const prior = await choosePrior(model, file, o.out, 'usage', 1, out);
+    await writeSampleGrid(model, artifactPaths(o.out).samples, 64, 0, heldOut, prior);
+    out.result(`samples.png drawn again with nodes picked by usage; skip this step with --no-prior`);
+  } finally {
+    model.dispose();
+  }
 }
 
 /** Mean loss of the last 50 logged steps; NaN when nothing is logged. */

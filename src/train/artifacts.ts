@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { conditionFromTarget } from '../model/condition.js';
 import type { DdnModel, HostCondition } from '../model/model.js';
+import type { UsagePrior } from '../sampling/usagePrior.js';
 
 export const SAMPLES_FILE = 'samples.png';
 export const RECONSTRUCTIONS_FILE = 'reconstructions.png';
@@ -55,7 +56,8 @@ export function conditionOf(
 /**
  * Writes an 8-column grid of `n` new images drawn with `seed`. A class model
  * gets one row per class; an image-conditioned model one row per condition
- * taken from `reference` images (condition first).
+ * taken from `reference` images (condition first). With `prior`, levels
+ * draw their nodes by measured usage instead of uniformly.
  */
 export async function writeSampleGrid(
   model: DdnModel,
@@ -63,16 +65,17 @@ export async function writeSampleGrid(
   n = 64,
   seed = 0,
   reference?: { images: Float32Array; count: number },
+  prior?: UsagePrior,
 ): Promise<void> {
   const { imageSize, imageChannels, condition: kind, classCount } = model.config;
   if (kind === 'none') {
-    const { images } = model.sample(n, new Rng(seed));
+    const { images } = model.sample(n, new Rng(seed), 64, undefined, prior);
     await writePng(path, toImages(images, n, imageSize, imageChannels), { columns: 8 });
     return;
   }
   if (kind === 'class') {
     const labels = Int32Array.from({ length: classCount * 8 }, (_, i) => Math.floor(i / 8));
-    const { images } = model.sample(labels.length, new Rng(seed), 64, { labels });
+    const { images } = model.sample(labels.length, new Rng(seed), 64, { labels }, prior);
     await writePng(path, toImages(images, labels.length, imageSize, imageChannels), { columns: 8 });
     return;
   }
