@@ -30,6 +30,17 @@ static inline void store16(float *p, vec16 v) { *(vec16u *)p = v; }
 static inline vec16 splat16(float x) { return (vec16){0} + x; }
 static inline int round_up(int n, int m) { return (n + m - 1) / m * m; }
 
+/*
+ * Below this many multiply-adds a convolution runs on the calling thread
+ * alone: waking a sleeping thread can cost more than the work it would share.
+ */
+#define PARALLEL_MIN_MACS (1 << 21)
+
+/* Multiply-adds of a convolution, input gradient or filter gradient of geometry g. */
+static inline double conv_macs(const geometry *g) {
+  return (double)g->batch * g->out_h * g->out_w * g->kh * g->kw * g->in_c * g->out_c;
+}
+
 /* ------------------------------------------------------------------ */
 /* Forward convolution                                                 */
 /* ------------------------------------------------------------------ */
@@ -104,7 +115,7 @@ static void forward(const geometry *g, const float *x, const float *packed, int 
   const int rows = g->batch * g->out_h;
   const int direct = packed_c == g->out_c;
   float *zeros = calloc((size_t)g->in_c + LANES, sizeof(float));
-#pragma omp parallel
+#pragma omp parallel if (conv_macs(g) >= PARALLEL_MIN_MACS)
   {
     float *buffer = direct ? NULL : malloc((size_t)g->out_w * packed_c * sizeof(float));
 #pragma omp for schedule(dynamic)
@@ -235,7 +246,7 @@ static void filter_gradient(const geometry *g, const float *x, const float *dy, 
   const int blocks = rows < FILTER_BLOCKS ? rows : FILTER_BLOCKS;
   const ptrdiff_t size = (ptrdiff_t)g->kh * g->kw * g->in_c * packed_c;
   float *partial = calloc((size_t)blocks * size, sizeof(float));
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic) if (conv_macs(g) >= PARALLEL_MIN_MACS)
   for (int block = 0; block < blocks; block++) {
     float *mine = partial + block * size;
     const int r0 = (int)((ptrdiff_t)rows * block / blocks), r1 = (int)((ptrdiff_t)rows * (block + 1) / blocks);
@@ -272,7 +283,7 @@ static void filter_gradient(const geometry *g, const float *x, const float *dy, 
     }
   }
   const ptrdiff_t out_rows = (ptrdiff_t)g->kh * g->kw * g->in_c;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (conv_macs(g) >= PARALLEL_MIN_MACS)
   for (ptrdiff_t row = 0; row < out_rows; row++) {
     for (int co = 0; co < g->out_c; co++) {
       float sum = 0.0f;
@@ -337,7 +348,7 @@ static void input_gradient_strided(const geometry *g, const float *dy, const flo
   const int packed_c = round_up(g->in_c, LANES);
   float *packed = pack_swapped_filter(w, g->kh, g->kw, g->in_c, g->out_c, packed_c);
   const int rows = g->batch * g->in_h;
-#pragma omp parallel
+#pragma omp parallel if (conv_macs(g) >= PARALLEL_MIN_MACS)
   {
     float *pixel = malloc((size_t)packed_c * sizeof(float));
 #pragma omp for schedule(dynamic)

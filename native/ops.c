@@ -146,8 +146,42 @@ static float dot(const float *a, const float *b, ptrdiff_t n) {
  * each output element is a dot product of a row of op(a) laid out [m, k] and
  * a row of op(b) laid out [n, k], which vectorises along k.
  */
+/*
+ * op(a) = aᵀ with few output columns: column j of the output is
+ * Σ_k op(b)[k, j] · a[k, :], a sum of rows of a, which vectorises along m
+ * and needs no transposed copy of a.
+ */
+static void matmul_transposed_a_narrow(const float *a, const float *b, float *out, const matmul_shape *s) {
+#pragma omp parallel if (s->batch * s->m * s->n * s->k >= PARALLEL_MIN)
+  {
+    float *columns = malloc((size_t)(s->n * s->m) * sizeof(float)); /* [n, m] */
+#pragma omp for schedule(static)
+    for (ptrdiff_t q = 0; q < s->batch; q++) {
+      const float *am = a + (s->batch_a == 1 ? 0 : q) * s->k * s->m; /* [k, m] */
+      const float *bm = b + (s->batch_b == 1 ? 0 : q) * s->k * s->n;
+      memset(columns, 0, (size_t)(s->n * s->m) * sizeof(float));
+      for (ptrdiff_t k = 0; k < s->k; k++) {
+        const float *restrict arow = am + k * s->m;
+        for (ptrdiff_t j = 0; j < s->n; j++) {
+          const float v = s->transpose_b ? bm[j * s->k + k] : bm[k * s->n + j];
+          float *restrict column = columns + j * s->m;
+          for (ptrdiff_t i = 0; i < s->m; i++) column[i] += v * arow[i];
+        }
+      }
+      float *c = out + q * s->m * s->n;
+      for (ptrdiff_t i = 0; i < s->m; i++)
+        for (ptrdiff_t j = 0; j < s->n; j++) c[i * s->n + j] = columns[j * s->m + i];
+    }
+    free(columns);
+  }
+}
+
 void batch_matmul(const float *a, const float *b, float *out, const matmul_shape *s) {
   const int by_rows = s->n >= 16;
+  if (!by_rows && s->transpose_a) {
+    matmul_transposed_a_narrow(a, b, out, s);
+    return;
+  }
   /* op(a) as [m, k] for the dot products; op(b) as [k, n] for row sums or [n, k] for dots. */
   float *a_rows = !by_rows && s->transpose_a ? transpose_batch(a, s->batch_a, s->k, s->m) : NULL;
   float *b_laid = by_rows == s->transpose_b
