@@ -153,8 +153,9 @@ TypeScript backend: **${r.backend}**, ${r.threadsPerProcess} thread per backend 
 TypeScript setups: "wasm" runs tfjs-backend-wasm's own kernels with the project's
 convolution-gradient recipes, on one thread; "native" runs the convolutions on the project's
 native kernels (native/conv.c, built at install time), on 1 thread or on ${r.nativeThreads}, while every
-other operation stays on wasm. Training runs on one worker thread (src/train/parallel.ts) in
-chunks of at most ${r.options.chunk} images per pass; sampling runs in the main thread (\`DdnModel.sample\`).
+other operation stays on wasm. Training runs on one worker thread (src/train/parallel.ts), the
+recurrence model in chunks of at most ${r.options.chunk} images per pass and the single-shot model's
+whole batch in one pass, as \`ddn train\` runs them; sampling runs in the main thread (\`DdnModel.sample\`).
 @tensorflow/tfjs-node: ${r.nativeBackend}.
 
 Batch ${r.options.batch}; ${r.options.rounds} rounds of ${r.options.steps} timed steps per side

@@ -114,7 +114,9 @@ async function benchModel(
       const optimizer = new Adam(copy.params.list(), { learningRate: LEARNING_RATE });
       const trainer = await ParallelTrainer.create(copy, {
         workers: 1,
-        maxChunk: options.chunk,
+        // As ddn train runs them (src/train/run.ts): the recurrence model in
+        // chunks, the single-shot model's whole batch in one pass.
+        maxChunk: config.paradigm === 'recurrence' ? options.chunk : Infinity,
         nativeThreads: spec.nativeThreads,
       });
       return { ...spec, model: copy, optimizer, counters: makeSplitPrunes(copy), trainer };

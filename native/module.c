@@ -6,6 +6,7 @@
  */
 #include <node_api.h>
 #include <omp.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "conv.h"
@@ -167,11 +168,16 @@ static napi_value js_binary(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-/* ---- sum(x, out, [outer, middle, inner]) ---- */
+/* ---- sum(x, out, [outer, middle, inner], scale) ---- */
 
 static napi_value js_sum(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  if (!arguments(env, info, 3, argv)) return NULL;
+  napi_value argv[4];
+  double scale;
+  if (!arguments(env, info, 4, argv)) return NULL;
+  if (napi_get_value_double(env, argv[3], &scale) != napi_ok) {
+    napi_throw_type_error(env, NULL, "scale must be a number");
+    return NULL;
+  }
   float *x, *out;
   size_t x_length, out_length;
   const int *d;
@@ -186,7 +192,51 @@ static napi_value js_sum(napi_env env, napi_callback_info info) {
   if (!check_length(env, "x", x_length, (size_t)d[0] * d[1] * d[2]) ||
       !check_length(env, "out", out_length, (size_t)d[0] * d[2]))
     return NULL;
-  sum_axes(x, out, d[0], d[1], d[2]);
+  sum_axes(x, out, d[0], d[1], d[2], (float)scale);
+  return NULL;
+}
+
+/* ---- concat(out, inputs, widths, outer) ---- */
+
+#define CONCAT_MAX 64
+
+static napi_value js_concat(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  if (!arguments(env, info, 4, argv)) return NULL;
+  float *out;
+  size_t out_length;
+  uint32_t count = 0;
+  int32_t outer;
+  if (!float_array(env, argv[0], "out", &out, &out_length)) return NULL;
+  if (napi_get_array_length(env, argv[1], &count) != napi_ok || count < 1 || count > CONCAT_MAX) {
+    throw_range(env, "inputs must be an array of 1 to 64 Float32Arrays");
+    return NULL;
+  }
+  const int *w = int_array(env, argv[2], "widths", count);
+  if (w == NULL) return NULL;
+  if (napi_get_value_int32(env, argv[3], &outer) != napi_ok || outer < 1) {
+    throw_range(env, "outer must be a whole number of at least 1");
+    return NULL;
+  }
+  const float *inputs[CONCAT_MAX];
+  ptrdiff_t widths[CONCAT_MAX];
+  size_t total = 0;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value element;
+    float *data;
+    size_t length;
+    napi_get_element(env, argv[1], i, &element);
+    if (!float_array(env, element, "each input", &data, &length)) return NULL;
+    if (w[i] < 1 || !check_length(env, "an input", length, (size_t)outer * w[i])) {
+      if (w[i] < 1) throw_range(env, "widths must be at least 1");
+      return NULL;
+    }
+    inputs[i] = data;
+    widths[i] = w[i];
+    total += (size_t)w[i];
+  }
+  if (!check_length(env, "out", out_length, (size_t)outer * total)) return NULL;
+  concat_rows(out, inputs, widths, (int)count, outer);
   return NULL;
 }
 
@@ -248,6 +298,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"binary", NULL, js_binary, NULL, NULL, NULL, napi_default, NULL},
       {"sum", NULL, js_sum, NULL, NULL, NULL, napi_default, NULL},
       {"matmul", NULL, js_matmul, NULL, NULL, NULL, napi_default, NULL},
+      {"concat", NULL, js_concat, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, js_threads, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, js_set_threads, NULL, NULL, NULL, napi_default, NULL},
   };

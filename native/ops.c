@@ -88,7 +88,7 @@ static void sum_middle(const float *x, ptrdiff_t o, ptrdiff_t middle, ptrdiff_t 
   }
 }
 
-void sum_axes(const float *x, float *out, ptrdiff_t outer, ptrdiff_t middle, ptrdiff_t inner) {
+static void sum_axes_unscaled(const float *x, float *out, ptrdiff_t outer, ptrdiff_t middle, ptrdiff_t inner) {
   if (inner == 1) {
 #pragma omp parallel for schedule(static) if (outer * middle >= PARALLEL_MIN)
     for (ptrdiff_t o = 0; o < outer; o++) out[o] = sum_contiguous(x + o * middle, middle);
@@ -118,6 +118,25 @@ void sum_axes(const float *x, float *out, ptrdiff_t outer, ptrdiff_t middle, ptr
     out[j] = total;
   }
   free(partial);
+}
+
+void sum_axes(const float *x, float *out, ptrdiff_t outer, ptrdiff_t middle, ptrdiff_t inner, float scale) {
+  sum_axes_unscaled(x, out, outer, middle, inner);
+  if (scale != 1.0f)
+    for (ptrdiff_t j = 0; j < outer * inner; j++) out[j] *= scale;
+}
+
+void concat_rows(float *out, const float *const *inputs, const ptrdiff_t *widths, int count, ptrdiff_t outer) {
+  ptrdiff_t total = 0;
+  for (int i = 0; i < count; i++) total += widths[i];
+#pragma omp parallel for schedule(static) if (outer * total >= PARALLEL_MIN)
+  for (ptrdiff_t o = 0; o < outer; o++) {
+    float *row = out + o * total;
+    for (int i = 0; i < count; i++) {
+      memcpy(row, inputs[i] + o * widths[i], (size_t)widths[i] * sizeof(float));
+      row += widths[i];
+    }
+  }
 }
 
 /* [rows, cols] → [cols, rows] for each of `count` matrices. */

@@ -14,8 +14,11 @@ typedef enum { BINARY_ADD, BINARY_SUB, BINARY_MUL, BINARY_DIV, BINARY_SQUARED_DI
 void binary_op(binary_op_kind op, const float *x, const ptrdiff_t xs[3], const float *y,
                const ptrdiff_t ys[3], float *out, const ptrdiff_t dims[3]);
 
-/* out[o, i] = Σ_m x[o, m, i] for x shaped [outer, middle, inner]. */
-void sum_axes(const float *x, float *out, ptrdiff_t outer, ptrdiff_t middle, ptrdiff_t inner);
+/* out[o, i] = scale · Σ_m x[o, m, i] for x shaped [outer, middle, inner]. */
+void sum_axes(const float *x, float *out, ptrdiff_t outer, ptrdiff_t middle, ptrdiff_t inner, float scale);
+
+/* out[o, :] = the rows inputs[0][o, :widths[0]], inputs[1][o, :widths[1]], … one after another. */
+void concat_rows(float *out, const float *const *inputs, const ptrdiff_t *widths, int count, ptrdiff_t outer);
 
 typedef struct {
   ptrdiff_t batch, batch_a, batch_b; /* batch_a and batch_b are batch or 1 */

@@ -34,8 +34,10 @@ export interface NativeKernels {
     out: Float32Array,
     dims: Int32Array,
   ): void;
-  /** out [outer, inner] = Σ over the middle axis of x [outer, middle, inner]; dims [outer, middle, inner]. */
-  sum(x: Float32Array, out: Float32Array, dims: Int32Array): void;
+  /** out [outer, inner] = scale · Σ over the middle axis of x [outer, middle, inner]; dims [outer, middle, inner]. */
+  sum(x: Float32Array, out: Float32Array, dims: Int32Array, scale: number): void;
+  /** out [outer, Σ widths] = the inputs [outer, widths[i]] side by side, row by row. */
+  concat(out: Float32Array, inputs: Float32Array[], widths: Int32Array, outer: number): void;
   /**
    * out [batch, m, n] = op(a) · op(b); shape [batch, batchA, batchB, m, k, n,
    * transposeA, transposeB], batchA and batchB each 1 or batch.

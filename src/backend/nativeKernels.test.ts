@@ -107,6 +107,36 @@ describe.skipIf(!compilerPresent)('native kernels on wasm against the cpu backen
     expectClose(wasm, cpu, 1e-4);
   });
 
+  it('takes means over runs of axes', async () => {
+    for (const axis of [[1, 2], [0, 1, 2], [3], [0, 2]]) {
+      for (const keepDims of [false, true]) {
+        const { cpu, wasm } = await onBoth(() => tf.mean(random([3, 5, 6, 7], 10), axis, keepDims));
+        expectClose(wasm, cpu);
+      }
+    }
+  });
+
+  it('concatenates along every axis, skipping empty inputs', async () => {
+    const shapes: [number[], number[], number[]] = [[2, 3, 4, 5], [2, 3, 4, 2], [2, 3, 4, 1]];
+    const { cpu, wasm, shape } = await onBoth(() => tf.concat(shapes.map((s, i) => random(s, 11 + i)), 3));
+    expect(shape).toEqual([2, 3, 4, 8]);
+    expectClose(wasm, cpu);
+    for (const axis of [0, 1, 2]) {
+      const { cpu: c, wasm: w } = await onBoth(() => tf.concat([random([2, 3, 4, 5], 20), random([2, 3, 4, 5], 21)], axis));
+      expectClose(w, c);
+    }
+    const { cpu: c, wasm: w, shape: s } = await onBoth(() => tf.concat([random([2, 0, 3], 22), random([2, 4, 3], 23)], 1));
+    expect(s).toEqual([2, 4, 3]);
+    expectClose(w, c);
+  });
+
+  it('tiles along the first axis, and other tilings through the wasm kernel', async () => {
+    for (const reps of [[4, 1, 1, 1], [2, 3, 1, 2]]) {
+      const { cpu, wasm } = await onBoth(() => tf.tile(random([1, 3, 4, 5], 24), reps));
+      expectClose(wasm, cpu);
+    }
+  });
+
   it('multiplies batches of matrices in every transpose and broadcast form', async () => {
     for (const n of [1, 5, 20]) {
       for (const transposeA of [false, true]) {

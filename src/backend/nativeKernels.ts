@@ -1,8 +1,9 @@
 /**
  * Registers the native kernels (`native.ts`) in front of the wasm backend's
  * own: `Conv2D` and both of its gradients, `Add`, `Sub`, `Multiply`,
- * `RealDiv` and `SquaredDifference` with broadcasting, `Sum`, `BatchMatMul`,
- * and an `Identity` that shares its input's memory instead of copying it
+ * `RealDiv` and `SquaredDifference` with broadcasting, `Sum`, `Mean`,
+ * `Concat`, `Tile` along the first axis, `BatchMatMul`, and an `Identity`
+ * that shares its input's memory instead of copying it
  * (tfjs clones every tensor it saves for a gradient). Each reads its inputs
  * from the wasm heap and writes a fresh heap tensor, with no copy. Cases they
  * do not cover (other dtypes, NCHW, dilation, broadcasts that do not fold to
@@ -44,6 +45,9 @@ export function registerNativeKernels(native: NativeKernels): void {
     replace(name, kernel);
   }
   replace(tf.Sum, sumKernel);
+  replace(tf.Mean, meanKernel);
+  replace(tf.Concat, concatKernel);
+  replace(tf.Tile, tileKernel);
   replace(tf.BatchMatMul, matMulKernel);
   replace(tf.Identity, identityKernel);
 }
@@ -64,6 +68,7 @@ export function setNativeThreads(threads: number): boolean {
   return true;
 }
 
+/** Registers `kernelFunc` for wasm, keeping the kernel it replaces; the same function again is a no-op. */
 function replace(kernelName: string, kernelFunc: tf.KernelFunc): void {
   const current = tf.getKernel(kernelName, WASM);
   if (current?.kernelFunc === kernelFunc) {
@@ -214,27 +219,73 @@ const BINARY_KERNELS: [string, tf.KernelFunc][] = BINARY_OPS.map(([name, op]) =>
 
 // ---- reductions, products, copies ----
 
-/** `Sum` of float32 over one contiguous run of axes. */
-const sumKernel: tf.KernelFunc = (args) => {
-  const { x } = args.inputs as Record<'x', tf.TensorInfo>;
-  const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
-  if (active === null || x.dtype !== 'float32' || tf.util.sizeFromShape(x.shape) === 0) {
-    return fallBack(tf.Sum, args);
+/** `Sum` or `Mean` of float32 over one contiguous run of axes. */
+function reductionKernel(kernelName: typeof tf.Sum | typeof tf.Mean): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as Record<'x', tf.TensorInfo>;
+    const { axis, keepDims } = args.attrs as unknown as tf.SumAttrs;
+    if (active === null || x.dtype !== 'float32' || tf.util.sizeFromShape(x.shape) === 0) {
+      return fallBack(kernelName, args);
+    }
+    const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((p, q) => p - q);
+    const first = axes[0];
+    const last = axes[axes.length - 1];
+    if (axes.length === 0 || last - first + 1 !== axes.length) {
+      return fallBack(kernelName, args);
+    }
+    const product = (from: number, to: number) => x.shape.slice(from, to).reduce((size, n) => size * n, 1);
+    const dims = Int32Array.of(product(0, first), product(first, last + 1), product(last + 1, x.shape.length));
+    const outShape = keepDims
+      ? x.shape.map((n, i) => (i >= first && i <= last ? 1 : n))
+      : x.shape.filter((_, i) => i < first || i > last);
+    const backend = args.backend as BackendWasm;
+    const out = backend.makeOutput(outShape, 'float32');
+    active.sum(heap(backend, x), heap(backend, out), dims, kernelName === tf.Mean ? 1 / dims[1] : 1);
+    return out;
+  };
+}
+
+// Made once: registering again must find the same functions (see `replace`).
+const sumKernel = reductionKernel(tf.Sum);
+const meanKernel = reductionKernel(tf.Mean);
+
+/** `Concat` of float32 tensors along any axis: rows of each input, side by side. */
+const concatKernel: tf.KernelFunc = (args) => {
+  const inputs = args.inputs as unknown as tf.TensorInfo[];
+  const { axis } = args.attrs as unknown as tf.ConcatAttrs;
+  const shapes = inputs.map((t) => t.shape);
+  if (active === null || inputs.length < 1 || inputs.length > 64 || !allFloat32(...inputs)) {
+    return fallBack(tf.Concat, args);
   }
-  const axes = [...new Set(tf.util.parseAxisParam(axis, x.shape))].sort((p, q) => p - q);
-  const first = axes[0];
-  const last = axes[axes.length - 1];
-  if (axes.length === 0 || last - first + 1 !== axes.length) {
-    return fallBack(tf.Sum, args);
+  const $axis = tf.util.parseAxisParam(axis, shapes[0])[0];
+  const outShape = tf.backend_util.computeOutShape(shapes, $axis);
+  const outer = shapes[0].slice(0, $axis).reduce((size, n) => size * n, 1);
+  const parts = inputs.filter((t) => tf.util.sizeFromShape(t.shape) > 0);
+  if (outer === 0 || parts.length === 0) {
+    return fallBack(tf.Concat, args);
   }
-  const product = (from: number, to: number) => x.shape.slice(from, to).reduce((size, n) => size * n, 1);
-  const dims = Int32Array.of(product(0, first), product(first, last + 1), product(last + 1, x.shape.length));
-  const outShape = keepDims
-    ? x.shape.map((n, i) => (i >= first && i <= last ? 1 : n))
-    : x.shape.filter((_, i) => i < first || i > last);
+  const widths = Int32Array.from(parts, (t) => tf.util.sizeFromShape(t.shape) / outer);
   const backend = args.backend as BackendWasm;
   const out = backend.makeOutput(outShape, 'float32');
-  active.sum(heap(backend, x), heap(backend, out), dims);
+  active.concat(heap(backend, out), parts.map((t) => heap(backend, t)), widths, outer);
+  return out;
+};
+
+/** `Tile` that repeats a float32 tensor along its first axis only: whole copies, one after another. */
+const tileKernel: tf.KernelFunc = (args) => {
+  const { x } = args.inputs as Record<'x', tf.TensorInfo>;
+  const { reps } = args.attrs as unknown as tf.TileAttrs;
+  const leadingOnly = reps.length === x.shape.length && reps.slice(1).every((r) => r === 1) && x.shape[0] === 1;
+  if (active === null || x.dtype !== 'float32' || !leadingOnly || tf.util.sizeFromShape(x.shape) === 0) {
+    return fallBack(tf.Tile, args);
+  }
+  const backend = args.backend as BackendWasm;
+  const out = backend.makeOutput([reps[0], ...x.shape.slice(1)], 'float32');
+  const source = heap(backend, x);
+  const target = heap(backend, out);
+  for (let i = 0; i < reps[0]; i++) {
+    target.set(source, i * source.length);
+  }
   return out;
 };
 

@@ -96,18 +96,27 @@ export class RecurrenceNetwork implements DdnNetwork {
     const levels: LevelResult[] = [];
 
     for (let level = 0; level < Math.min(maxLevels, this.levelCount); level++) {
-      // One pass of the shared UNet on the previous image and features.
-      const image = previous ?? tf.zeros([batch, size, size, c]);
-      const x = this.inConv.apply(tf.concat([features, image], 3) as tf.Tensor4D); // [b, S, S, C]
-      features = this.unet(this.condition.apply(x, condition));
+      // Each level in its own scope: only the features and the pick outlive
+      // it, so a forward pass holds one UNet pass of activations at a time
+      // outside training (a gradient tape keeps what it needs by itself).
+      let selection: LevelResult['selection'] | undefined;
+      const next: { features: tf.Tensor4D; picked: tf.Tensor4D } = tf.tidy(() => {
+        // One pass of the shared UNet on the previous image and features.
+        const image = previous ?? tf.zeros([batch, size, size, c]);
+        const x = this.inConv.apply(tf.concat([features, image], 3) as tf.Tensor4D); // [b, S, S, C]
+        let h = this.unet(this.condition.apply(x, condition));
 
-      // The shared layer picks; its leak output joins the features.
-      const out = this.layers[0].forward(features, previous, sampler, level);
-      levels.push({ picked: out.picked, selection: out.selection });
-      if (out.leak !== null) {
-        features = addIntoChannels(features, out.leak, features.shape[3] - c);
-      }
-      previous = out.picked;
+        // The shared layer picks; its leak output joins the features.
+        const out = this.layers[0].forward(h, previous, sampler, level);
+        selection = out.selection;
+        if (out.leak !== null) {
+          h = addIntoChannels(h, out.leak, h.shape[3] - c);
+        }
+        return { features: h, picked: out.picked };
+      });
+      features = next.features;
+      levels.push({ picked: next.picked, selection: selection! });
+      previous = next.picked;
     }
     return { image: levels[levels.length - 1].picked, levels };
   }
