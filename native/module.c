@@ -14,6 +14,12 @@
 
 #define CONV_DIMS 13
 
+/*
+ * Raised whenever a function's arguments change, so that JavaScript built
+ * for one version refuses a module built from another (src/backend/native.ts).
+ */
+#define API_VERSION 3
+
 static void throw_range(napi_env env, const char *message) { napi_throw_range_error(env, NULL, message); }
 
 /* Reads a Float32Array into *data (NULL when empty); returns 0 after throwing. */
@@ -290,6 +296,14 @@ static napi_value js_threads(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* apiVersion(): the version of the functions' arguments. */
+static napi_value js_api_version(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  napi_create_int32(env, API_VERSION, &result);
+  return result;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor methods[] = {
       {"conv2dForward", NULL, js_forward, NULL, NULL, NULL, napi_default, NULL},
@@ -299,6 +313,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sum", NULL, js_sum, NULL, NULL, NULL, napi_default, NULL},
       {"matmul", NULL, js_matmul, NULL, NULL, NULL, napi_default, NULL},
       {"concat", NULL, js_concat, NULL, NULL, NULL, napi_default, NULL},
+      {"apiVersion", NULL, js_api_version, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, js_threads, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, js_set_threads, NULL, NULL, NULL, napi_default, NULL},
   };

@@ -3,7 +3,7 @@
  * line on stderr and exit 1. Also a non-finite loss during training, and
  * a flat tensor count over many training steps.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -230,6 +230,27 @@ describe('bad model folders', () => {
     const rgb = await folder('rgb', { 'a.png': (p) => png(p, 8, 8, 3) });
     const result = await ddn('reconstruct', '--model', modelDir, '--input', rgb, '--out', join(root, 'r.png'), '--backend', 'wasm');
     expectOneLineError(result, /images are 8×8×3, the model takes 8×8×1/);
+  });
+});
+
+describe('output paths', () => {
+  it('train refuses a folder that is not a run but holds files it would write', async () => {
+    const dir = join(root, 'user-folder');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'samples.png'), 'my own picture');
+    writeFileSync(join(dir, 'notes.txt'), 'my notes');
+    const result = await ddn('train', '--data', 'mnist', '--out', dir, '--steps', '1', ...TINY);
+    expectOneLineError(result, /is not a ddn run but holds samples\.png, which training would overwrite/);
+    expect(readFileSync(join(dir, 'samples.png'), 'utf8')).toBe('my own picture');
+    expect(existsSync(join(dir, 'config.json'))).toBe(false);
+  });
+
+  it('a file in the way of an output folder gives one line and exit 1', async () => {
+    const file = join(root, 'a-file');
+    writeFileSync(file, 'not a folder');
+    const result = await ddn('sample', '--model', modelDir, '--out', join(file, 'x.png'), '--backend', 'wasm');
+    expectOneLineError(result, /^ddn: error: cannot (mkdir|open) '.*a-file.*': /);
+    expect(readFileSync(file, 'utf8')).toBe('not a folder');
   });
 });
 

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import { type NativeKernels, loadNativeKernels } from './native.js';
+import { NATIVE_API_VERSION, type NativeKernels, loadNativeKernels } from './native.js';
 
 const compilerPresent = spawnSync('cc', ['--version']).status === 0;
 
@@ -79,6 +79,10 @@ describe.skipIf(!compilerPresent)('native convolution module', () => {
       native.conv2dForward(new Float32Array(0), new Float32Array(0), new Float32Array(0), geometry(0, 3, 3, 1, 3, 3, 1, 3, 3, 1, 1, 1, 1)),
     ).toThrow(/below 1/);
     expect(() => native.setThreads(0)).toThrow(/at least 1/);
+  });
+
+  it('was built from the same argument version as this code', () => {
+    expect(native.apiVersion()).toBe(NATIVE_API_VERSION);
   });
 
   it('reports and sets its thread count', () => {

@@ -43,11 +43,16 @@ export interface NativeKernels {
    * transposeA, transposeB], batchA and batchB each 1 or batch.
    */
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, shape: Int32Array): void;
+  /** Version of the functions' arguments; must equal NATIVE_API_VERSION. */
+  apiVersion(): number;
   /** Threads each call may use. */
   threads(): number;
   /** Sets the threads that later calls from this thread may use (at least 1). */
   setThreads(count: number): void;
 }
+
+/** The `apiVersion()` this code calls the module with (API_VERSION in native/module.c). */
+export const NATIVE_API_VERSION = 3;
 
 /** Where the build script puts the module, from the package root. */
 export const NATIVE_MODULE_PATH = 'native/build/ddn_kernels.node';
@@ -89,7 +94,15 @@ export function loadNativeKernels(): Promise<NativeLoad> {
       // The runtime reads this once, when the module loads.
       process.env.OMP_WAIT_POLICY ??= 'passive';
       const require = createRequire(import.meta.url);
-      return { kernels: require(path) as NativeKernels };
+      const kernels = require(path) as NativeKernels;
+      const version = typeof kernels.apiVersion === 'function' ? kernels.apiVersion() : 0;
+      if (version !== NATIVE_API_VERSION) {
+        return {
+          kernels: null,
+          reason: `${NATIVE_MODULE_PATH} is version ${version}, this code needs ${NATIVE_API_VERSION}: rebuild it with npm run build`,
+        };
+      }
+      return { kernels };
     } catch (error) {
       return { kernels: null, reason: `${NATIVE_MODULE_PATH} failed to load: ${(error as Error).message}` };
     }

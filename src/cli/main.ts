@@ -182,6 +182,15 @@ export function buildProgram(): Command {
 }
 
 /** Runs the command line and returns the exit code. */
+/** File-system errors that come from a path the user gave, as one-line reasons. */
+const PATH_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or folder',
+  EEXIST: 'a file of that name is in the way',
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EISDIR: 'it is a folder, not a file',
+  EROFS: 'the file system is read-only',
+};
+
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
@@ -206,6 +215,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (err?.code === 'EACCES' || err?.code === 'EPERM') {
       process.stderr.write(`ddn: error: permission denied: ${err.path ?? ''}\n`);
+      return 1;
+    }
+    const pathProblem = PATH_ERRORS[err?.code ?? ''];
+    if (pathProblem !== undefined && err.path !== undefined) {
+      process.stderr.write(`ddn: error: cannot ${err.syscall ?? 'use'} '${err.path}': ${pathProblem}\n`);
       return 1;
     }
     process.stderr.write(`ddn: internal error: ${err?.stack ?? String(error)}\n`);

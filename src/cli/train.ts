@@ -10,7 +10,7 @@
  */
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 
 import * as tf from '@tensorflow/tfjs-core';
 import { SingleBar } from 'cli-progress';
@@ -68,6 +68,16 @@ export async function trainCommand(o: TrainCommandOptions, out: Output): Promise
     throw new DdnError(
       `${o.out} already holds a run; pass --resume to continue it, or choose another --out`,
     );
+  }
+  if (!hasRun) {
+    // A folder that is not a run may still hold files of the same names.
+    const inTheWay = [...Object.values(artifactPaths(o.out)), join(o.out, LOG_FILE)].filter((path) => existsSync(path));
+    if (inTheWay.length > 0) {
+      throw new DdnError(
+        `${o.out} is not a ddn run but holds ${inTheWay.map((path) => basename(path)).join(', ')}, which training ` +
+          'would overwrite; choose another --out or move them',
+      );
+    }
   }
 
   // Data: the train split, and held-out images for reconstructions.
