@@ -117,7 +117,7 @@ function leverLines(r: BenchResults): string[] {
   ];
   const { native1, native } = r.ops;
   lines.push(
-    `- Native convolutions (native/conv.c), 1 thread: forward ${fixed(ts.convForward)} → ${fixed(native1.convForward)} ms ` +
+    `- Native kernels (native/*.c), convolutions alone, 1 thread: forward ${fixed(ts.convForward)} → ${fixed(native1.convForward)} ms ` +
       `(${speedup(ts.convForward, native1.convForward)} faster), input gradient ${fixed(ts.convInputGradient)} → ` +
       `${fixed(native1.convInputGradient)} ms (${speedup(ts.convInputGradient, native1.convInputGradient)}), filter gradient ` +
       `${fixed(ts.convFilterGradient)} → ${fixed(native1.convFilterGradient)} ms (${speedup(ts.convFilterGradient, native1.convFilterGradient)}); ` +
@@ -125,7 +125,7 @@ function leverLines(r: BenchResults): string[] {
   );
   for (const m of r.models) {
     lines.push(
-      `- Native convolutions, ${m.name} model: training ${fixed(m.train.wasm)} → ${fixed(m.train.native1)} images/s on 1 thread ` +
+      `- Native kernels (convolutions, arithmetic, sums, matrix products, copies), ${m.name} model: training ${fixed(m.train.wasm)} → ${fixed(m.train.native1)} images/s on 1 thread ` +
         `(${speedup(m.train.native1, m.train.wasm)}), ${fixed(m.train.native)} on ${r.nativeThreads} (${speedup(m.train.native, m.train.wasm)}); ` +
         `sampling ${fixed(m.sample.wasm)} → ${fixed(m.sample.native1)} (${speedup(m.sample.native1, m.sample.wasm)}), ` +
         `${fixed(m.sample.native)} on ${r.nativeThreads} (${speedup(m.sample.native, m.sample.wasm)}).`,
@@ -151,9 +151,10 @@ a load above the core count are noisy; the ratios of one alternating run are les
 
 TypeScript backend: **${r.backend}**, ${r.threadsPerProcess} thread per backend instance. Three
 TypeScript setups: "wasm" runs tfjs-backend-wasm's own kernels with the project's
-convolution-gradient recipes, on one thread; "native" runs the convolutions on the project's
-native kernels (native/conv.c, built at install time), on 1 thread or on ${r.nativeThreads}, while every
-other operation stays on wasm. Training runs on one worker thread (src/train/parallel.ts), the
+convolution-gradient recipes, on one thread; "native" runs the convolutions, broadcasting
+arithmetic, sums, means, concatenation, matrix products and copies on the project's native
+kernels (native/*.c, built at install time), on 1 thread or on ${r.nativeThreads}, while every other
+operation stays on wasm. Training runs on one worker thread (src/train/parallel.ts), the
 recurrence model in chunks of at most ${r.options.chunk} images per pass and the single-shot model's
 whole batch in one pass, as \`ddn train\` runs them; sampling runs in the main thread (\`DdnModel.sample\`).
 @tensorflow/tfjs-node: ${r.nativeBackend}.
