@@ -49,7 +49,7 @@ static inline double conv_macs(const geometry *g) {
  * Output pixels ox0 .. ox0+NP-1 of row `oy` of one image, channel vectors
  * co0 .. co0+NB*16-1, summed in registers over every filter tap and input
  * channel, then stored to `out_row` ([out_w, packed_c]). `packed` is the
- * filter with its output channels padded to packed_c; `zeros` stands in for
+ * filter with its output channels padded to packed_c; `zeros` replaces
  * every input pixel outside the image.
  */
 #define FORWARD_BLOCK(NP, NB)                                                        \

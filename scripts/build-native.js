@@ -24,6 +24,8 @@ if (!existsSync(join(headers, 'node_api.h'))) {
   process.exit(0);
 }
 
+// NOTE: -march=native ties the module to this machine's instruction set; a
+// copy of the package on an older CPU needs npm run build there.
 mkdirSync(dirname(target), { recursive: true });
 const partial = `${target}.partial`;
 try {

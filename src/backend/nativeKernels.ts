@@ -25,7 +25,7 @@ let registered: NativeKernels | null = null;
 /** The kernels that run: `registered`, or null while switched off. */
 let active: NativeKernels | null = null;
 
-/** Whether the wasm backend's convolutions currently run natively. */
+/** Returns whether the native kernels currently run for the wasm backend. */
 export function nativeConvActive(): boolean {
   return active !== null && tf.getBackend() === WASM;
 }
