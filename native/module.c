@@ -18,7 +18,7 @@
  * Raised whenever a function's arguments change, so that JavaScript built
  * for one version refuses a module built from another (src/backend/native.ts).
  */
-#define API_VERSION 3
+#define API_VERSION 4
 
 static void throw_range(napi_env env, const char *message) { napi_throw_range_error(env, NULL, message); }
 
@@ -273,6 +273,20 @@ static napi_value js_matmul(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- sigmoid(x, out) ---- */
+
+static napi_value js_sigmoid(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  if (!arguments(env, info, 2, argv)) return NULL;
+  float *x, *out;
+  size_t x_length, out_length;
+  if (!float_array(env, argv[0], "x", &x, &x_length) || !float_array(env, argv[1], "out", &out, &out_length) ||
+      !check_length(env, "out", out_length, x_length))
+    return NULL;
+  sigmoid(x, out, (ptrdiff_t)x_length);
+  return NULL;
+}
+
 /* ---- threads ---- */
 
 /* setThreads(n): how many threads later calls from this thread may use. */
@@ -313,6 +327,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sum", NULL, js_sum, NULL, NULL, NULL, napi_default, NULL},
       {"matmul", NULL, js_matmul, NULL, NULL, NULL, napi_default, NULL},
       {"concat", NULL, js_concat, NULL, NULL, NULL, napi_default, NULL},
+      {"sigmoid", NULL, js_sigmoid, NULL, NULL, NULL, napi_default, NULL},
       {"apiVersion", NULL, js_api_version, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, js_threads, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, js_set_threads, NULL, NULL, NULL, napi_default, NULL},

@@ -20,6 +20,9 @@ void sum_axes(const float *x, float *out, ptrdiff_t outer, ptrdiff_t middle, ptr
 /* out[o, :] = the rows inputs[0][o, :widths[0]], inputs[1][o, :widths[1]], … one after another. */
 void concat_rows(float *out, const float *const *inputs, const ptrdiff_t *widths, int count, ptrdiff_t outer);
 
+/* out[i] = 1 / (1 + e^(−x[i])), within about 3e-7; NaN stays NaN. */
+void sigmoid(const float *x, float *out, ptrdiff_t n);
+
 typedef struct {
   ptrdiff_t batch, batch_a, batch_b; /* batch_a and batch_b are batch or 1 */
   ptrdiff_t m, k, n;

@@ -36,6 +36,8 @@ export interface NativeKernels {
   ): void;
   /** out [outer, inner] = scale · Σ over the middle axis of x [outer, middle, inner]; dims [outer, middle, inner]. */
   sum(x: Float32Array, out: Float32Array, dims: Int32Array, scale: number): void;
+  /** out[i] = 1 / (1 + e^(−x[i])), within about 3e-7 relative; NaN stays NaN. */
+  sigmoid(x: Float32Array, out: Float32Array): void;
   /** out [outer, Σ widths] = the inputs [outer, widths[i]] side by side, row by row. */
   concat(out: Float32Array, inputs: Float32Array[], widths: Int32Array, outer: number): void;
   /**
@@ -52,7 +54,7 @@ export interface NativeKernels {
 }
 
 /** The `apiVersion()` this code calls the module with (API_VERSION in native/module.c). */
-export const NATIVE_API_VERSION = 3;
+export const NATIVE_API_VERSION = 4;
 
 /** Where the build script puts the module, from the package root. */
 export const NATIVE_MODULE_PATH = 'native/build/ddn_kernels.node';

@@ -130,6 +130,18 @@ describe.skipIf(!compilerPresent)('native kernels on wasm against the cpu backen
     expectClose(w, c);
   });
 
+  it('takes the sigmoid of wide and extreme values, keeping NaN', async () => {
+    const { cpu, wasm } = await onBoth(() => tf.sigmoid(tf.mul(random([4, 9, 9, 7], 25), 40)));
+    expectClose(wasm, cpu, 1e-6);
+    const extremes = [-1000, -88.5, -87, -20, -1e-3, 0, 1e-3, 20, 87, 88.5, 1000, Infinity, -Infinity];
+    const { cpu: c, wasm: w } = await onBoth(() => tf.sigmoid(tf.tensor1d(extremes)));
+    for (let i = 0; i < extremes.length; i++) {
+      expect(Math.abs(w[i] - c[i])).toBeLessThanOrEqual(1e-6 * Math.max(c[i], 1e-30) + 1e-37);
+    }
+    const nan = await onBoth(() => tf.sigmoid(tf.tensor1d([NaN, 1])));
+    expect(Number.isNaN(nan.wasm[0])).toBe(true);
+  });
+
   it('tiles along the first axis, and other tilings through the wasm kernel', async () => {
     for (const reps of [[4, 1, 1, 1], [2, 3, 1, 2]]) {
       const { cpu, wasm } = await onBoth(() => tf.tile(random([1, 3, 4, 5], 24), reps));

@@ -2,7 +2,7 @@
  * Registers the native kernels (`native.ts`) in front of the wasm backend's
  * own: `Conv2D` and both of its gradients, `Add`, `Sub`, `Multiply`,
  * `RealDiv` and `SquaredDifference` with broadcasting, `Sum`, `Mean`,
- * `Concat`, `Tile` along the first axis, `BatchMatMul`, and an `Identity`
+ * `Concat`, `Tile` along the first axis, `Sigmoid`, `BatchMatMul`, and an `Identity`
  * that shares its input's memory instead of copying it
  * (tfjs clones every tensor it saves for a gradient). Each reads its inputs
  * from the wasm heap and writes a fresh heap tensor, with no copy. Cases they
@@ -48,6 +48,7 @@ export function registerNativeKernels(native: NativeKernels): void {
   replace(tf.Mean, meanKernel);
   replace(tf.Concat, concatKernel);
   replace(tf.Tile, tileKernel);
+  replace(tf.Sigmoid, sigmoidKernel);
   replace(tf.BatchMatMul, matMulKernel);
   replace(tf.Identity, identityKernel);
 }
@@ -268,6 +269,18 @@ const concatKernel: tf.KernelFunc = (args) => {
   const backend = args.backend as BackendWasm;
   const out = backend.makeOutput(outShape, 'float32');
   active.concat(heap(backend, out), parts.map((t) => heap(backend, t)), widths, outer);
+  return out;
+};
+
+/** `Sigmoid` of float32. */
+const sigmoidKernel: tf.KernelFunc = (args) => {
+  const { x } = args.inputs as Record<'x', tf.TensorInfo>;
+  if (active === null || x.dtype !== 'float32' || tf.util.sizeFromShape(x.shape) === 0) {
+    return fallBack(tf.Sigmoid, args);
+  }
+  const backend = args.backend as BackendWasm;
+  const out = backend.makeOutput(x.shape, 'float32');
+  active.sigmoid(heap(backend, x), heap(backend, out));
   return out;
 };
 
