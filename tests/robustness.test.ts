@@ -265,7 +265,7 @@ describe('nonsense numbers', () => {
     ['negative keep', ['--keep', '-1'], /invalid --keep '-1'/],
     ['steps not a number', ['--steps', 'ten'], /invalid --steps 'ten'/],
     ['fractional steps', ['--steps', '1.5'], /invalid --steps '1.5'/],
-    ['image size not a power of two', ['--image-size', '24'], /invalid imageSize 24; expected a power of two/],
+    ['image size not a power of two', ['--image-size', '24'], /invalid image side 24 \(--image-size\); expected a power of two/],
   ];
   it.each(cases)('%s gives one line and exit 1', async (_name, args, pattern) => {
     const out = join(root, 'never');

@@ -50,13 +50,13 @@ export function planImageSize(
   const outputSide = imageSize ?? paddedSide;
   if (!isPowerOfTwo(outputSide)) {
     throw new DdnError(
-      `${source}: invalid imageSize ${outputSide}; expected a power of two such as 32 or 64`,
+      `${source}: invalid image side ${outputSide} (--image-size); expected a power of two such as 32 or 64`,
     );
   }
   if (outputSide > paddedSide) {
     throw new DdnError(
-      `${source}: imageSize ${outputSide} is larger than the source side ` +
-        `${paddedSide}; expected at most ${paddedSide} because upsampling is not supported`,
+      `${source}: the images are ${paddedSide}×${paddedSide}, smaller than the side ${outputSide} ` +
+        `asked for (the model's side, or --image-size); images are never enlarged`,
     );
   }
   return { sourceSide, paddedSide, outputSide };

@@ -91,7 +91,7 @@ describe('loadDataset IDX file', () => {
 describe('loadDataset options', () => {
   it('rejects an unknown spec and bad options', async () => {
     await expect(loadDataset('cifar-10')).rejects.toThrow(/dataset 'cifar-10' not found; expected mnist, fashion-mnist/);
-    await expect(loadDataset('mnist', { imageSize: 24 })).rejects.toThrow(/invalid imageSize 24; expected a power of two/);
+    await expect(loadDataset('mnist', { imageSize: 24 })).rejects.toThrow(/invalid image side 24 \(--image-size\); expected a power of two/);
     await expect(loadDataset('mnist', { limit: 0 })).rejects.toThrow(/invalid limit 0/);
     await expect(loadDataset('mnist', { split: 'valid' as 'all' })).rejects.toThrow(DdnError);
   });

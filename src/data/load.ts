@@ -60,7 +60,7 @@ function validateOptions(options: LoadDatasetOptions): void {
     throw new DdnError(`invalid split '${split}'; expected train, test or all`);
   }
   if (imageSize !== undefined && !(Number.isSafeInteger(imageSize) && imageSize > 0)) {
-    throw new DdnError(`invalid imageSize ${imageSize}; expected a positive power of two`);
+    throw new DdnError(`invalid image side ${imageSize} (--image-size); expected a positive power of two`);
   }
   if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) {
     throw new DdnError(`invalid limit ${limit}; expected a positive integer`);
