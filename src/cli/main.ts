@@ -27,7 +27,7 @@ import { registerTreeCommand } from './tree.js';
 import { trainCommand } from './train.js';
 
 function backendOption(): Option {
-  return new Option('--backend <name>', 'tfjs backend: wasm, cpu or node (default: node if installed, else wasm)').argParser(
+  return new Option('--backend <name>', 'tfjs backend: wasm (with the native kernels when they were built), cpu or node (default: node if installed, else wasm)').argParser(
     parseChoice('backend', BACKEND_CHOICES),
   );
 }
