@@ -18,7 +18,7 @@
  * Raised whenever a function's arguments change, so that JavaScript built
  * for one version refuses a module built from another (src/backend/native.ts).
  */
-#define API_VERSION 4
+#define API_VERSION 5
 
 static void throw_range(napi_env env, const char *message) { napi_throw_range_error(env, NULL, message); }
 
@@ -287,6 +287,24 @@ static napi_value js_sigmoid(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* ---- adam(p, g, m, v, pOut, mOut, vOut, constants) ---- */
+
+static napi_value js_adam(napi_env env, napi_callback_info info) {
+  napi_value argv[8];
+  if (!arguments(env, info, 8, argv)) return NULL;
+  static const char *names[8] = {"p", "g", "m", "v", "pOut", "mOut", "vOut", "constants"};
+  float *arrays[8];
+  size_t lengths[8];
+  for (int i = 0; i < 8; i++)
+    if (!float_array(env, argv[i], names[i], &arrays[i], &lengths[i])) return NULL;
+  for (int i = 1; i < 7; i++)
+    if (!check_length(env, names[i], lengths[i], lengths[0])) return NULL;
+  if (!check_length(env, "constants", lengths[7], ADAM_CONSTANTS)) return NULL;
+  adam_step(arrays[0], arrays[1], arrays[2], arrays[3], arrays[4], arrays[5], arrays[6], (ptrdiff_t)lengths[0],
+            arrays[7]);
+  return NULL;
+}
+
 /* ---- threads ---- */
 
 /* setThreads(n): how many threads later calls from this thread may use. */
@@ -328,6 +346,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"matmul", NULL, js_matmul, NULL, NULL, NULL, napi_default, NULL},
       {"concat", NULL, js_concat, NULL, NULL, NULL, napi_default, NULL},
       {"sigmoid", NULL, js_sigmoid, NULL, NULL, NULL, napi_default, NULL},
+      {"adam", NULL, js_adam, NULL, NULL, NULL, napi_default, NULL},
       {"apiVersion", NULL, js_api_version, NULL, NULL, NULL, napi_default, NULL},
       {"threads", NULL, js_threads, NULL, NULL, NULL, napi_default, NULL},
       {"setThreads", NULL, js_set_threads, NULL, NULL, NULL, napi_default, NULL},

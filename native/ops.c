@@ -145,9 +145,12 @@ void concat_rows(float *out, const float *const *inputs, const ptrdiff_t *widths
  * its Taylor series to the sixth power. Written with plain float and int
  * steps, so that the loops calling it vectorise.
  */
-/* The float-to-int step vectorises only when the compiler may ignore floating-point traps. */
+/*
+ * The float-to-int step and the square root vectorise only when the compiler
+ * may ignore floating-point traps and errno.
+ */
 #pragma GCC push_options
-#pragma GCC optimize("no-trapping-math")
+#pragma GCC optimize("no-trapping-math", "no-math-errno")
 
 static inline float exp_approx(float x) {
   const float t = x * 1.44269504f;
@@ -172,7 +175,26 @@ static void sigmoid_range(const float *restrict x, float *restrict out, ptrdiff_
   }
 }
 
+/* One Adam step over n weights; see adam_step. */
+static void adam_range(const float *restrict p, const float *restrict g, const float *restrict m,
+                       const float *restrict v, float *restrict p_out, float *restrict m_out,
+                       float *restrict v_out, ptrdiff_t n, const float c[ADAM_CONSTANTS]) {
+  const float beta1 = c[0], rest1 = c[1], beta2 = c[2], rest2 = c[3], epsilon = c[4], step = c[5];
+  for (ptrdiff_t i = 0; i < n; i++) {
+    const float first = beta1 * m[i] + rest1 * g[i];
+    const float second = beta2 * v[i] + rest2 * (g[i] * g[i]);
+    m_out[i] = first;
+    v_out[i] = second;
+    p_out[i] = p[i] - (first * step) / (__builtin_sqrtf(second) + epsilon);
+  }
+}
+
 #pragma GCC pop_options
+
+void adam_step(const float *p, const float *g, const float *m, const float *v, float *p_out, float *m_out,
+               float *v_out, ptrdiff_t n, const float constants[ADAM_CONSTANTS]) {
+  adam_range(p, g, m, v, p_out, m_out, v_out, n, constants);
+}
 
 /* Blocks of the sigmoid shared among threads. */
 #define SIGMOID_BLOCK 65536

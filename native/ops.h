@@ -23,6 +23,17 @@ void concat_rows(float *out, const float *const *inputs, const ptrdiff_t *widths
 /* out[i] = 1 / (1 + e^(−x[i])), within about 3e-7; NaN stays NaN. */
 void sigmoid(const float *x, float *out, ptrdiff_t n);
 
+/* Constants of one Adam step: beta1, 1 − beta1, beta2, 1 − beta2, epsilon, step size. */
+#define ADAM_CONSTANTS 6
+
+/*
+ * One Adam step over n weights p with gradient g and moments m, v:
+ * m' = beta1·m + (1 − beta1)·g, v' = beta2·v + (1 − beta2)·g², and
+ * p' = p − step·m' / (√v' + epsilon), with the bias corrections folded into step.
+ */
+void adam_step(const float *p, const float *g, const float *m, const float *v, float *p_out, float *m_out,
+               float *v_out, ptrdiff_t n, const float constants[ADAM_CONSTANTS]);
+
 typedef struct {
   ptrdiff_t batch, batch_a, batch_b; /* batch_a and batch_b are batch or 1 */
   ptrdiff_t m, k, n;

@@ -38,6 +38,21 @@ export interface NativeKernels {
   sum(x: Float32Array, out: Float32Array, dims: Int32Array, scale: number): void;
   /** out[i] = 1 / (1 + e^(−x[i])), within about 3e-7 relative; NaN stays NaN. */
   sigmoid(x: Float32Array, out: Float32Array): void;
+  /**
+   * One Adam step: m' = β1·m + (1 − β1)·g, v' = β2·v + (1 − β2)·g²,
+   * p' = p − step·m' / (√v' + ε), into the three outputs; constants
+   * [β1, 1 − β1, β2, 1 − β2, ε, step].
+   */
+  adam(
+    p: Float32Array,
+    g: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    pOut: Float32Array,
+    mOut: Float32Array,
+    vOut: Float32Array,
+    constants: Float32Array,
+  ): void;
   /** out [outer, Σ widths] = the inputs [outer, widths[i]] side by side, row by row. */
   concat(out: Float32Array, inputs: Float32Array[], widths: Int32Array, outer: number): void;
   /**
@@ -54,7 +69,7 @@ export interface NativeKernels {
 }
 
 /** The `apiVersion()` this code calls the module with (API_VERSION in native/module.c). */
-export const NATIVE_API_VERSION = 4;
+export const NATIVE_API_VERSION = 5;
 
 /** Where the build script puts the module, from the package root. */
 export const NATIVE_MODULE_PATH = 'native/build/ddn_kernels.node';

@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { Adam } from '../train/adam.js';
 import { foldBroadcast, nativeConvActive, setNativeThreads } from './nativeKernels.js';
 import { initBackend } from './select.js';
 
@@ -164,6 +165,33 @@ describe.skipIf(!compilerPresent)('native kernels on wasm against the cpu backen
         }
       }
     }
+  });
+
+  it('steps Adam in one native call as the tfjs operations do', async () => {
+    // Three steps of Adam on two weights with fixed gradients, on cpu (tfjs
+    // operations) and on wasm (the native step); weights and moments compared.
+    const run = () => tf.tidy(() => {
+      const weights = [tf.variable(random([5, 7], 30)), tf.variable(random([33], 31))];
+      const adam = new Adam(weights, { learningRate: 0.01 });
+      for (let step = 0; step < 3; step++) {
+        const gradients = weights.map((w, i) => tf.sub(random(w.shape, 40 + 10 * step + i), 1.2));
+        adam.apply(gradients);
+        tf.dispose(gradients);
+      }
+      const state = [...weights, ...adam.firstMoments, ...adam.secondMoments].map((t) => Array.from(t.dataSync()));
+      adam.dispose();
+      tf.dispose(weights);
+      return state;
+    });
+    await tf.setBackend('cpu');
+    const expected = run();
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const actual = run();
+    expect(tf.memory().numTensors).toBe(before);
+    actual.forEach((values, i) => expectClose(Float32Array.from(values), Float32Array.from(expected[i]), 1e-5));
+    // The weights moved: the step was taken.
+    expect(actual[0]).not.toEqual(Array.from(tf.tidy(() => random([5, 7], 30).dataSync())));
   });
 
   it('clones share memory yet outlive their source', () => {

@@ -5,6 +5,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
+import { nativeAdamStep } from '../backend/nativeAdam.js';
+
 export interface AdamOptions {
   learningRate: number;
   beta1?: number;
@@ -46,10 +48,13 @@ export class Adam {
     const correction1 = 1 - this.beta1 ** this.step;
     const correction2 = 1 - this.beta2 ** this.step;
     const stepSize = (this.learningRate * Math.sqrt(correction2)) / correction1;
+    const constants = { beta1: this.beta1, beta2: this.beta2, epsilon: this.epsilon, stepSize };
     tf.tidy(() => {
       this.variables.forEach((variable, i) => {
         const g = gradients[i];
         if (g === undefined || g === null) return;
+        // The same step in one native call where the native kernels run.
+        if (nativeAdamStep(variable, g, this.firstMoments[i], this.secondMoments[i], constants)) return;
         const m = tf.add(tf.mul(this.firstMoments[i], this.beta1), tf.mul(g, 1 - this.beta1));
         const v = tf.add(tf.mul(this.secondMoments[i], this.beta2), tf.mul(tf.square(g), 1 - this.beta2));
         this.firstMoments[i].assign(m);
