@@ -91,6 +91,15 @@ describe('ddn reconstruct --json', () => {
   });
 });
 
+describe('ddn info', () => {
+  it('names the condition and the training in words', async () => {
+    const result = await ddn('info', '--model', runDir, '--usage-images', '0');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^condition: none$/m);
+    expect(result.stdout).toMatch(/^training: data mnist, \d+ steps, batch \d+, [\d.]+ min, on wasm$/m);
+  });
+});
+
 describe('ddn info --json', () => {
   it('reports K, L, parameters and backend', async () => {
     const result = await ddn('info', '--model', runDir, '--json', '--usage-images', '50');

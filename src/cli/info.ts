@@ -45,8 +45,10 @@ export async function infoCommand(o: InfoCommandOptions, out: Output): Promise<v
     `options: learning residual ${config.learningResidual ? 'on' : 'off'}, leak choice ${config.leakChoice ? 'on' : 'off'}, ` +
       `chain dropout ${config.chainDropout}, split-and-prune ${config.splitPrune}`,
   );
-  if (file.training !== undefined) out.result(`training: ${JSON.stringify(file.training)}`);
-  out.result(`backend: ${backend.name}`);
+  out.result(
+    `condition: ${config.condition === 'class' ? `class (${config.classCount} classes)` : config.condition}`,
+  );
+  if (file.training !== undefined) out.result(`training: ${describeTraining(file.training)}`);
 
   // Node usage: which nodes reconstruction of real images (or, without
   // data, random generation) actually visits.
@@ -118,4 +120,18 @@ export function nodeUsage(latents: Int32Array[], ks: number[]): NodeUsage[] {
       unused: counts.filter((c) => c === 0).length,
     };
   });
+}
+
+/** Training metadata as one line: data, steps, batch, minutes and backend, then anything else. */
+function describeTraining(training: Record<string, unknown>): string {
+  const { data, steps, batch, seconds, backend, ...rest } = training;
+  const parts = [
+    data !== undefined ? `data ${String(data)}` : null,
+    steps !== undefined ? `${String(steps)} steps` : null,
+    batch !== undefined ? `batch ${String(batch)}` : null,
+    typeof seconds === 'number' ? `${(seconds / 60).toFixed(1)} min` : null,
+    backend !== undefined ? `on ${String(backend)}` : null,
+    Object.keys(rest).length > 0 ? JSON.stringify(rest) : null,
+  ];
+  return parts.filter((part) => part !== null).join(', ');
 }
