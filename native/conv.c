@@ -158,21 +158,21 @@ static float *pack_filter(const float *w, int taps, int in_c, int out_c, int pac
 }
 
 /*
- * The filter of the input gradient as a forward convolution (stride 1):
- * flipped in both spatial axes, in and out channels swapped, the new output
- * channels (the old in_c) padded to packed_c. Result [kh, kw, out_c, packed_c].
+ * The filter with in and out channels swapped, the new output channels (the
+ * old in_c) padded to packed_c: [kh, kw, out_c, packed_c]. With `flip` it is
+ * also flipped in both spatial axes, which makes the input gradient of a
+ * stride-1 convolution a forward convolution.
  */
-static float *pack_transposed_filter(const float *w, int kh, int kw, int in_c, int out_c,
-                                     int packed_c) {
+static float *pack_swapped_filter(const float *w, int kh, int kw, int in_c, int out_c,
+                                  int packed_c, int flip) {
   float *packed = calloc((size_t)kh * kw * out_c * packed_c, sizeof(float));
   for (int a = 0; a < kh; a++)
-    for (int b = 0; b < kw; b++)
+    for (int b = 0; b < kw; b++) {
+      const ptrdiff_t tap = flip ? (ptrdiff_t)(kh - 1 - a) * kw + (kw - 1 - b) : (ptrdiff_t)a * kw + b;
       for (int ci = 0; ci < in_c; ci++)
-        for (int co = 0; co < out_c; co++) {
-          float value = w[(((ptrdiff_t)a * kw + b) * in_c + ci) * out_c + co];
-          packed[(((ptrdiff_t)(kh - 1 - a) * kw + (kw - 1 - b)) * out_c + co) * packed_c + ci] =
-              value;
-        }
+        for (int co = 0; co < out_c; co++)
+          packed[(tap * out_c + co) * packed_c + ci] = w[(((ptrdiff_t)a * kw + b) * in_c + ci) * out_c + co];
+    }
   return packed;
 }
 
@@ -302,7 +302,7 @@ static void filter_gradient(const geometry *g, const float *x, const float *dy, 
  * dx pixel (iy, ix) of one image, channel vectors ci0 .. ci0+NB*16-1:
  * Σ over the taps (a, b) that reach it from an output pixel, and over output
  * channels, of dy[oy, ox, co] · w[a, b, ci, co]. `packed` is the filter as
- * [kh, kw, out_c, packed_c] (see pack_transposed_filter, unflipped here).
+ * [kh, kw, out_c, packed_c] (pack_swapped_filter, not flipped).
  */
 #define GATHER_BLOCK(NB)                                                                  \
   static void gather_block_##NB(const geometry *g, const float *dy_image, int iy, int ix, \
@@ -332,21 +332,10 @@ static void filter_gradient(const geometry *g, const float *x, const float *dy, 
 GATHER_BLOCK(2)
 GATHER_BLOCK(1)
 
-/* The filter as [kh, kw, out_c, packed_c]: in and out channels swapped, not flipped. */
-static float *pack_swapped_filter(const float *w, int kh, int kw, int in_c, int out_c,
-                                  int packed_c) {
-  float *packed = calloc((size_t)kh * kw * out_c * packed_c, sizeof(float));
-  for (int t = 0; t < kh * kw; t++)
-    for (int ci = 0; ci < in_c; ci++)
-      for (int co = 0; co < out_c; co++)
-        packed[((ptrdiff_t)t * out_c + co) * packed_c + ci] = w[((ptrdiff_t)t * in_c + ci) * out_c + co];
-  return packed;
-}
-
 /* dx for any stride, pixel by pixel; rows shared among threads. */
 static void input_gradient_strided(const geometry *g, const float *dy, const float *w, float *dx) {
   const int packed_c = round_up(g->in_c, LANES);
-  float *packed = pack_swapped_filter(w, g->kh, g->kw, g->in_c, g->out_c, packed_c);
+  float *packed = pack_swapped_filter(w, g->kh, g->kw, g->in_c, g->out_c, packed_c, 0);
   const int rows = g->batch * g->in_h;
 #pragma omp parallel if (conv_macs(g) >= PARALLEL_MIN_MACS)
   {
@@ -393,7 +382,7 @@ void conv_input_gradient(const geometry *g, const float *dy, const float *w, flo
   geometry back = {g->batch, g->out_h, g->out_w, g->out_c, g->in_h, g->in_w, g->in_c,
                    g->kh, g->kw, 1, 1, g->kh - 1 - g->pad_top, g->kw - 1 - g->pad_left};
   int packed_c = round_up(g->in_c, LANES);
-  float *packed = pack_transposed_filter(w, g->kh, g->kw, g->in_c, g->out_c, packed_c);
+  float *packed = pack_swapped_filter(w, g->kh, g->kw, g->in_c, g->out_c, packed_c, 1);
   forward(&back, dy, packed, packed_c, dx);
   free(packed);
 }
