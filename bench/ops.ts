@@ -51,16 +51,22 @@ function timeOp(warmup: number, steps: number, body: () => tf.Tensor | tf.Tensor
   );
 }
 
+/** The operands of the timed convolution: input and output gradient [b, s, s, c], filter [3, 3, c, c]. */
+function convOperands({ batch, size, channels }: OpShape): Record<'x' | 'filter' | 'dy', tf.Tensor4D> {
+  return {
+    x: tf.randomNormal([batch, size, size, channels], 0, 1, 'float32', 1) as tf.Tensor4D,
+    filter: tf.randomNormal([3, 3, channels, channels], 0, 0.1, 'float32', 2) as tf.Tensor4D,
+    dy: tf.randomNormal([batch, size, size, channels], 0, 1, 'float32', 3) as tf.Tensor4D,
+  };
+}
+
 /**
  * Times the native kernels (`src/backend/nativeKernels.ts`) at `shape`, as
  * the wasm backend's Conv2D, Conv2DBackpropInput and Conv2DBackpropFilter.
  * The caller switches them on with the thread count wanted.
  */
 export function measureNativeOps(shape: OpShape, threads: number, warmup: number, steps: number): NativeOpTimings {
-  const { batch, size, channels } = shape;
-  const x = tf.randomNormal([batch, size, size, channels], 0, 1, 'float32', 1) as tf.Tensor4D;
-  const filter = tf.randomNormal([3, 3, channels, channels], 0, 0.1, 'float32', 2) as tf.Tensor4D;
-  const dy = tf.randomNormal([batch, size, size, channels], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const { x, filter, dy } = convOperands(shape);
   const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined };
   const run = (kernel: string, inputs: tf.NamedTensorMap, extra: object) =>
     tf.engine().runKernel(kernel, inputs, { ...attrs, ...extra } as unknown as tf.NamedAttrMap) as tf.Tensor;
@@ -81,9 +87,7 @@ export function measureOps(
   steps: number,
 ): OpTimings {
   const { batch, size, channels, k, imageChannels } = shape;
-  const x = tf.randomNormal([batch, size, size, channels], 0, 1, 'float32', 1) as tf.Tensor4D;
-  const filter = tf.randomNormal([3, 3, channels, channels], 0, 0.1, 'float32', 2) as tf.Tensor4D;
-  const dy = tf.randomNormal([batch, size, size, channels], 0, 1, 'float32', 3) as tf.Tensor4D;
+  const { x, filter, dy } = convOperands(shape);
   const target = tf.randomUniform([batch, size, size, imageChannels], -1, 1, 'float32', 4) as tf.Tensor4D;
   const geometry = tf.backend_util.computeConv2DInfo(x.shape, filter.shape, 1, 1, 'same');
 
