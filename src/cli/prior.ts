@@ -29,56 +29,56 @@ export interface PriorCommandOptions {
 
 export async function priorCommand(o: PriorCommandOptions, out: Output): Promise<void> {
   const backend = await startBackend(o.backend, out);
-  const summary = await writeNodePrior(o, out);
-  out.json({ ...summary, backend: backend.name });
+  const loaded = await loadModel(o.model);
+  try {
+    const summary = await writeNodePrior(loaded, o, out);
+    out.json({ ...summary, backend: backend.name });
+  } finally {
+    loaded.model.dispose();
+  }
 }
 
 /**
- * Measures the node usage of the model in `o.model` and writes it beside the
- * weights, with progress and a per-level summary on `out`; the backend must
- * be set. Returns the summary that `--json` prints.
+ * Measures the node usage of `model`, loaded from `o.model`, and writes it
+ * beside the weights, with progress and a per-level summary on `out`. The
+ * backend must be set. Returns the summary that `--json` prints.
  */
-export async function writeNodePrior(o: PriorCommandOptions, out: Output) {
-  const { model, file } = await loadModel(o.model);
-  try {
-    checkPriorSupported(model, o.model);
-    const spec = o.data ?? (file.training?.data as string | undefined);
-    if (spec === undefined) {
-      throw new DdnError(`${o.model} does not record its training data: pass --data`);
-    }
-    const { imageSize, imageChannels } = model.config;
-    const labelled = spec === 'mnist' || spec === 'fashion-mnist';
-    const data = await loadDataset(spec, { split: labelled ? 'train' : 'all', imageSize, limit: o.images });
-    if (data.height !== imageSize || data.channels !== imageChannels) {
-      throw new DdnError(
-        `${spec}: images are ${data.height}×${data.width}×${data.channels}, the model takes ${imageSize}×${imageSize}×${imageChannels}`,
-      );
-    }
-
-    out.note(`prior: reconstructing ${data.count} ${data.name} images`);
-    const started = Date.now();
-    // About ten progress lines, however large the data.
-    let tenthsShown = 0;
-    const counts = measureNodeCounts(model, data, (done, total) => {
-      const tenths = Math.floor((10 * done) / total);
-      if (tenths > tenthsShown) out.note(`prior: ${done}/${total} images`);
-      tenthsShown = Math.max(tenthsShown, tenths);
-    });
-    const path = await writePriorFile(o.model, file, counts, spec);
-
-    const step = modelStep(file);
-    out.result(`wrote ${path}: node usage of ${data.count} ${data.name} images${step === null ? '' : ` at step ${step}`}`);
-    const levels = usedNodes(counts);
-    const perClass = counts.rows > 1;
-    out.result(`nodes picked at least once per level${perClass ? ' (all classes; fewest and most for one class)' : ''}:`);
-    for (const l of levels) {
-      out.result(`  level ${l.level}: ${l.used}/${l.k}${perClass ? ` (one class: ${l.usedPerRowMin} to ${l.usedPerRowMax})` : ''}`);
-    }
-    out.note(`prior: ${((Date.now() - started) / 1000).toFixed(0)} s`);
-    return { out: path, images: data.count, data: spec, step, rows: counts.rows, levels };
-  } finally {
-    model.dispose();
+export async function writeNodePrior({ model, file }: { model: DdnModel; file: ModelFile }, o: PriorCommandOptions, out: Output) {
+  checkPriorSupported(model, o.model);
+  const spec = o.data ?? (file.training?.data as string | undefined);
+  if (spec === undefined) {
+    throw new DdnError(`${o.model} does not record its training data: pass --data`);
   }
+  const { imageSize, imageChannels } = model.config;
+  const labelled = spec === 'mnist' || spec === 'fashion-mnist';
+  const data = await loadDataset(spec, { split: labelled ? 'train' : 'all', imageSize, limit: o.images });
+  if (data.height !== imageSize || data.channels !== imageChannels) {
+    throw new DdnError(
+      `${spec}: images are ${data.height}×${data.width}×${data.channels}, the model takes ${imageSize}×${imageSize}×${imageChannels}`,
+    );
+  }
+
+  out.note(`prior: reconstructing ${data.count} ${data.name} images`);
+  const started = Date.now();
+  // About ten progress lines, however large the data.
+  let tenthsShown = 0;
+  const counts = measureNodeCounts(model, data, (done, total) => {
+    const tenths = Math.floor((10 * done) / total);
+    if (tenths > tenthsShown) out.note(`prior: ${done}/${total} images`);
+    tenthsShown = Math.max(tenthsShown, tenths);
+  });
+  const path = await writePriorFile(o.model, file, counts, spec);
+
+  const step = modelStep(file);
+  out.result(`wrote ${path}: node usage of ${data.count} ${data.name} images${step === null ? '' : ` at step ${step}`}`);
+  const levels = usedNodes(counts);
+  const perClass = counts.rows > 1;
+  out.result(`nodes picked at least once per level${perClass ? ' (all classes; fewest and most for one class)' : ''}:`);
+  for (const l of levels) {
+    out.result(`  level ${l.level}: ${l.used}/${l.k}${perClass ? ` (one class: ${l.usedPerRowMin} to ${l.usedPerRowMax})` : ''}`);
+  }
+  out.note(`prior: ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  return { out: path, images: data.count, data: spec, step, rows: counts.rows, levels };
 }
 
 /** Nodes picked at least once at each level: in any row, and the fewest and most in one row. */

@@ -255,9 +255,9 @@ export async function trainCommand(o: TrainCommandOptions, out: Output): Promise
  * samples.png again with it.
  */
 async function writePriorAndSamples(o: TrainCommandOptions, heldOut: Dataset, out: Output): Promise<void> {
-  await writeNodePrior({ model: o.out, data: o.data, images: PRIOR_IMAGES }, out);
   const { model, file } = await loadModel(o.out);
   try {
+    await writeNodePrior({ model, file }, { model: o.out, data: o.data, images: PRIOR_IMAGES }, out);
     const prior = await choosePrior(model, file, o.out, 'usage', 1, out);
     await writeSampleGrid(model, artifactPaths(o.out).samples, 64, 0, heldOut, prior);
     out.result(`samples.png drawn again with nodes picked by usage; skip this step with --no-prior`);
