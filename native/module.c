@@ -82,7 +82,7 @@ typedef void (*conv_fn)(const geometry *, const float *, const float *, float *)
 static size_t image_size(int batch, int h, int w, int c) { return (size_t)batch * h * w * c; }
 
 /*
- * Shared body of the three convolution entry points. `role` says which
+ * Shared body of the three convolution entry points. `roles` names which
  * arrays are images at the input side (i), the output side (o) or filters (f).
  */
 static napi_value conv_call(napi_env env, napi_callback_info info, const char *names[3],
@@ -145,6 +145,7 @@ static napi_value js_binary(napi_env env, napi_callback_info info) {
     throw_range(env, "op must be a whole number from 0 to 4");
     return NULL;
   }
+
   float *x, *y, *out;
   size_t x_length, y_length, out_length;
   const int *xs32, *ys32, *d32;
@@ -155,6 +156,7 @@ static napi_value js_binary(napi_env env, napi_callback_info info) {
       !float_array(env, argv[5], "out", &out, &out_length) ||
       (d32 = int_array(env, argv[6], "dims", 3)) == NULL)
     return NULL;
+
   ptrdiff_t xs[3], ys[3], dims[3];
   for (int i = 0; i < 3; i++) {
     xs[i] = xs32[i];
@@ -165,11 +167,12 @@ static napi_value js_binary(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  if (x_length < reach(xs, dims) || y_length < reach(ys, dims) ||
-      !check_length(env, "out", out_length, (size_t)(dims[0] * dims[1] * dims[2]))) {
-    if (out_length == (size_t)(dims[0] * dims[1] * dims[2])) throw_range(env, "x or y is shorter than its steps reach");
+  if (!check_length(env, "out", out_length, (size_t)(dims[0] * dims[1] * dims[2]))) return NULL;
+  if (x_length < reach(xs, dims) || y_length < reach(ys, dims)) {
+    throw_range(env, "x or y is shorter than its steps reach");
     return NULL;
   }
+
   binary_op((binary_op_kind)op, x, xs, y, ys, out, dims);
   return NULL;
 }
@@ -224,6 +227,7 @@ static napi_value js_concat(napi_env env, napi_callback_info info) {
     throw_range(env, "outer must be a whole number of at least 1");
     return NULL;
   }
+
   const float *inputs[CONCAT_MAX];
   ptrdiff_t widths[CONCAT_MAX];
   size_t total = 0;
@@ -233,15 +237,17 @@ static napi_value js_concat(napi_env env, napi_callback_info info) {
     size_t length;
     napi_get_element(env, argv[1], i, &element);
     if (!float_array(env, element, "each input", &data, &length)) return NULL;
-    if (w[i] < 1 || !check_length(env, "an input", length, (size_t)outer * w[i])) {
-      if (w[i] < 1) throw_range(env, "widths must be at least 1");
+    if (w[i] < 1) {
+      throw_range(env, "widths must be at least 1");
       return NULL;
     }
+    if (!check_length(env, "an input", length, (size_t)outer * w[i])) return NULL;
     inputs[i] = data;
     widths[i] = w[i];
     total += (size_t)w[i];
   }
   if (!check_length(env, "out", out_length, (size_t)outer * total)) return NULL;
+
   concat_rows(out, inputs, widths, (int)count, outer);
   return NULL;
 }

@@ -85,6 +85,16 @@ describe.skipIf(!compilerPresent)('native convolution module', () => {
     expect(native.apiVersion()).toBe(NATIVE_API_VERSION);
   });
 
+  it('rejects binary arrays shorter than their shape', () => {
+    const steps = Int32Array.of(0, 0, 1);
+    const dims = Int32Array.of(1, 1, 4);
+    const four = () => new Float32Array(4);
+    expect(() => native.binary(0, new Float32Array(2), steps, four(), steps, four(), dims)).toThrow(/x or y is shorter than its steps reach/);
+    expect(() => native.binary(0, new Float32Array(2), steps, four(), steps, new Float32Array(3), dims)).toThrow(
+      /out holds 3 floats, the shape needs 4/,
+    );
+  });
+
   it('reports and sets its thread count', () => {
     const before = native.threads();
     expect(before).toBeGreaterThanOrEqual(1);
