@@ -3,10 +3,10 @@
  * (bench/twin.py), in one run on one machine. Writes bench/RESULTS.json
  * and bench/RESULTS.md.
  *
- * Both sides run alternately round by round (TypeScript with the wasm
- * kernels, then with the native convolutions on 1 thread and on every core;
- * PyTorch with 1 and 2 threads), after warm-up steps, so that a change in
- * machine load hits every side alike.
+ * Both sides run alternately round by round, after warm-up steps, so that a
+ * change in machine load hits every side alike: TypeScript with the wasm
+ * kernels, then with the native kernels on 1 thread and on every core, and
+ * PyTorch with 1 and 2 threads.
  * Every figure is a median over all timed steps of all rounds.
  *
  * Run: npx --yes tsx bench/run.ts [--batch 32] [--chunk 8] [--rounds 3]

@@ -236,8 +236,8 @@ static void valid_columns(const geometry *g, int b, int *lo, int *hi) {
 
 /*
  * dw[a, b, ci, co] = Σ x[n, oy*s + a - pt, ox*s + b - pl, ci] dy[n, oy, ox, co].
- * The output rows fall into FILTER_BLOCKS blocks, each summed into its own
- * copy of dw by one thread; the copies are then added in block order.
+ * The output rows fall into FILTER_BLOCKS blocks. One thread sums each block
+ * into its own copy of dw, and the copies are then added in block order.
  * `dy` rows are [out_w, packed_c].
  */
 static void filter_gradient(const geometry *g, const float *x, const float *dy, int packed_c,

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds native/*.c into native/build/ddn_kernels.node with the host's C
 // compiler, its vector instructions and OpenMP. Without a compiler, or when
-// the build fails, it says so and exits 0: the wasm kernels then run instead.
+// the build fails, it prints why and exits 0, and the wasm kernels then run instead.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';

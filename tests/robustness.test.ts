@@ -234,18 +234,18 @@ describe('bad model folders', () => {
 });
 
 describe('output paths', () => {
-  it('train refuses a folder that is not a run but holds files it would write', async () => {
+  it('train rejects non-run folder with outputs', async () => {
     const dir = join(root, 'user-folder');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'samples.png'), 'my own picture');
     writeFileSync(join(dir, 'notes.txt'), 'my notes');
     const result = await ddn('train', '--data', 'mnist', '--out', dir, '--steps', '1', ...TINY);
-    expectOneLineError(result, /is not a ddn run but holds samples\.png, which training would overwrite/);
+    expectOneLineError(result, /is not a ddn run but contains samples\.png, which training would overwrite/);
     expect(readFileSync(join(dir, 'samples.png'), 'utf8')).toBe('my own picture');
     expect(existsSync(join(dir, 'config.json'))).toBe(false);
   });
 
-  it('a file in the way of an output folder gives one line and exit 1', async () => {
+  it('file in the way of output', async () => {
     const file = join(root, 'a-file');
     writeFileSync(file, 'not a folder');
     const result = await ddn('sample', '--model', modelDir, '--out', join(file, 'x.png'), '--backend', 'wasm');

@@ -169,7 +169,7 @@ const compilerPresent = spawnSync('cc', ['--version']).status === 0;
 
 // On wasm, the convolutions run on the native kernels (native/conv.c) when
 // they were built, and on tfjs-backend-wasm's kernels with the project's
-// gradient recipes when they are switched off; both must match cpu.
+// gradient recipes when they are switched off. Both must match cpu.
 const modes = [
   { name: 'native kernels', nativeThreads: 2 },
   { name: 'native kernels, 1 thread', nativeThreads: 1 },

@@ -71,7 +71,7 @@ export interface NativeKernels {
 /** The `apiVersion()` this code calls the module with (API_VERSION in native/module.c). */
 export const NATIVE_API_VERSION = 5;
 
-/** Where the build script puts the module, from the package root. */
+/** Path of the module that the build script writes, from the package root. */
 export const NATIVE_MODULE_PATH = 'native/build/ddn_kernels.node';
 
 /** Outcome of the one attempt to load the module. */

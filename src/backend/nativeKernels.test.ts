@@ -40,7 +40,7 @@ function expectClose(actual: Float32Array, expected: Float32Array, tolerance = 1
 const random = (shape: number[], seed: number) => tf.randomUniform(shape, 0.5, 2, 'float32', seed);
 
 describe('foldBroadcast', () => {
-  it('folds an output shape to [first, between, last] and gives each operand its steps', () => {
+  it('folds shapes to three axes', () => {
     const out = [2, 3, 4, 5];
     expect(foldBroadcast(out, out)).toEqual({ dims: Int32Array.of(2, 12, 5), steps: Int32Array.of(60, 5, 1) });
     expect(foldBroadcast(out, [5])?.steps).toEqual(Int32Array.of(0, 0, 1));
@@ -50,7 +50,7 @@ describe('foldBroadcast', () => {
     expect(foldBroadcast([7, 5], [7, 1])).toEqual({ dims: Int32Array.of(1, 7, 5), steps: Int32Array.of(0, 1, 0) });
   });
 
-  it('refuses an operand that broadcasts only part of the middle axes', () => {
+  it('rejects partial middle broadcast', () => {
     expect(foldBroadcast([2, 3, 4, 5], [1, 3, 1, 5])).toBeNull();
   });
 });

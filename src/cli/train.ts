@@ -74,7 +74,7 @@ export async function trainCommand(o: TrainCommandOptions, out: Output): Promise
     const inTheWay = [...Object.values(artifactPaths(o.out)), join(o.out, LOG_FILE)].filter((path) => existsSync(path));
     if (inTheWay.length > 0) {
       throw new DdnError(
-        `${o.out} is not a ddn run but holds ${inTheWay.map((path) => basename(path)).join(', ')}, which training ` +
+        `${o.out} is not a ddn run but contains ${inTheWay.map((path) => basename(path)).join(', ')}, which training ` +
           'would overwrite; choose another --out or move them',
       );
     }

@@ -79,8 +79,8 @@ export async function readPriorFile(dir: string): Promise<PriorFile | null> {
 }
 
 function validatePriorFile(value: unknown, path: string): asserts value is PriorFile {
-  const invalid = (what: string) =>
-    new DdnError(`${path}: invalid node prior: ${what}; measure it again with 'ddn prior'`);
+  const invalid = (problem: string) =>
+    new DdnError(`${path}: invalid node prior: ${problem}; measure it again with 'ddn prior'`);
   const file = value as Partial<PriorFile> | null;
   if (typeof file !== 'object' || file === null || file.format !== 'ddn-node-prior') {
     throw invalid('expected "format": "ddn-node-prior"');

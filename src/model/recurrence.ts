@@ -97,7 +97,7 @@ export class RecurrenceNetwork implements DdnNetwork {
 
     for (let level = 0; level < Math.min(maxLevels, this.levelCount); level++) {
       // Each level in its own scope: only the features and the pick outlive
-      // it, so a forward pass holds one UNet pass of activations at a time
+      // it, so a forward pass keeps one UNet pass of activations at a time
       // outside training (a gradient tape keeps what it needs by itself).
       let selection: LevelResult['selection'] | undefined;
       const next: { features: tf.Tensor4D; picked: tf.Tensor4D } = tf.tidy(() => {
