@@ -51,7 +51,7 @@ function timeOp(warmup: number, steps: number, body: () => tf.Tensor | tf.Tensor
   );
 }
 
-/** The operands of the timed convolution: input and output gradient [b, s, s, c], filter [3, 3, c, c]. */
+/** Makes the operands of the timed convolution: input and output gradient [b, s, s, c], filter [3, 3, c, c]. */
 function convOperands({ batch, size, channels }: OpShape): Record<'x' | 'filter' | 'dy', tf.Tensor4D> {
   return {
     x: tf.randomNormal([batch, size, size, channels], 0, 1, 'float32', 1) as tf.Tensor4D,
